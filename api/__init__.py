@@ -1,0 +1,1 @@
+"""The Echoes HTTP API (Litestar)."""

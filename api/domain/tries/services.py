@@ -1,0 +1,157 @@
+"""The free try: one watermarked clip per visitor (and a few per IP) per window, no account."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import structlog
+from litestar.datastructures import UploadFile
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.config import Settings
+from api.db import models as m
+from api.domain.photos.intake import IntakeLimits
+from api.domain.photos.services import StoredPhoto, normalise_upload
+from api.domain.tries.schemas import FreeTryClip
+from api.errors import NotFound, RateLimited
+from api.jobs import Queues, enqueue_generate_clip
+from api.storage import MediaSigner, Storage
+
+log = structlog.get_logger()
+
+
+def _human_wait(seconds: int) -> str:
+    if seconds < 90:
+        return "in a minute or two"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"in about {minutes} minutes"
+    return f"in about {round(seconds / 3600)} hours"
+
+
+class FreeTryService:
+    def __init__(
+        self, session: AsyncSession, *, settings: Settings, storage: Storage, queues: Queues
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.storage = storage
+        self.queues = queues
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(hours=self.settings.free_try_window_hours)
+
+    async def _used(self, column: sa.ColumnElement[object], value: object, since: datetime) -> tuple[int, datetime | None]:
+        row = (
+            await self.session.execute(
+                sa.select(sa.func.count(), sa.func.min(m.Clip.created_at)).where(
+                    m.Clip.kind == m.ClipKind.FREE_TRY, column == value, m.Clip.created_at > since
+                )
+            )
+        ).one()
+        return int(row[0]), row[1]
+
+    async def check_allowance(self, *, visitor_id: uuid.UUID, ip_hash: str | None) -> None:
+        """Raise :class:`RateLimited` (saying when to come back) if no free try is left."""
+        now = datetime.now(UTC)
+        since = now - self.window
+        checks: list[tuple[sa.ColumnElement[object], object, int]] = [
+            (m.Clip.visitor_id, visitor_id, self.settings.free_try_per_visitor)
+        ]
+        if ip_hash:
+            checks.append((m.Clip.client_ip_hash, ip_hash, self.settings.free_try_per_ip))
+        for column, value, limit in checks:
+            used, oldest = await self._used(column, value, since)
+            if used >= limit:
+                next_at = (oldest or now) + self.window
+                retry_after = max(1, int((next_at - now).total_seconds()))
+                raise RateLimited(
+                    "You have already made your free clip. You can make another one "
+                    f"{_human_wait(retry_after)} (after {next_at:%H:%M} UTC), "
+                    "or create an account to bring more photos to life.",
+                    retry_after=retry_after,
+                    nextAvailableAt=next_at.isoformat(),
+                )
+
+    async def start(self, *, visitor_id: uuid.UUID, ip_hash: str | None, upload: UploadFile) -> m.Clip:
+        """Take the photo in, record the clip and queue its generation.
+
+        The allowance is checked before the upload is read (cheap refusal) and again under
+        per-visitor and per-IP advisory locks in the transaction that records the clip, so
+        concurrent requests cannot both use the last try. A refusal at any step leaves no
+        stored file and no row behind.
+        """
+        await self.check_allowance(visitor_id=visitor_id, ip_hash=ip_hash)
+        await self.session.rollback()
+        limits = IntakeLimits(max_bytes=self.settings.upload_max_bytes)
+        photo = await normalise_upload(upload, limits)
+        stored = StoredPhoto(self.storage, photo)
+        stored.write()
+        try:
+            async with self.session.begin():
+                for lock_key in (f"free_try:visitor:{visitor_id}", f"free_try:ip:{ip_hash}" if ip_hash else None):
+                    if lock_key:
+                        await self.session.execute(
+                            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": lock_key}
+                        )
+                await self.check_allowance(visitor_id=visitor_id, ip_hash=ip_hash)
+                photo_row = stored.model(visitor_id=visitor_id)
+                self.session.add(photo_row)
+                await self.session.flush()
+                clip = m.Clip(
+                    kind=m.ClipKind.FREE_TRY,
+                    status=m.ClipStatus.QUEUED,
+                    progress=0.0,
+                    photo_id=photo_row.id,
+                    visitor_id=visitor_id,
+                    client_ip_hash=ip_hash,
+                    aspect="16:9" if photo.width >= photo.height else "9:16",
+                    watermarked=True,
+                    intro_seconds=self.settings.free_try_intro_seconds,
+                    seed=uuid.uuid4().int % 2**31,
+                    queued_at=datetime.now(UTC),
+                    attempts=0,
+                    generation=1,
+                )
+                self.session.add(clip)
+        except BaseException:
+            stored.discard()
+            raise
+        await enqueue_generate_clip(self.queues, clip.id, clip.generation)
+        log.info("free_try_started", clip_id=str(clip.id), visitor_id=str(visitor_id))
+        return clip
+
+    async def get(self, clip_id: uuid.UUID, *, visitor_id: uuid.UUID | None) -> m.Clip:
+        clip = None
+        if visitor_id is not None:
+            clip = await self.session.scalar(
+                sa.select(m.Clip).where(
+                    m.Clip.id == clip_id,
+                    m.Clip.visitor_id == visitor_id,
+                    m.Clip.kind == m.ClipKind.FREE_TRY,
+                )
+            )
+        if clip is None:
+            raise NotFound("We could not find that clip. Free clips are kept for 24 hours.")
+        return clip
+
+
+def to_schema(clip: m.Clip, signer: MediaSigner) -> FreeTryClip:
+    done = clip.status == m.ClipStatus.SUCCEEDED
+    return FreeTryClip(
+        id=clip.id,
+        status=clip.status,
+        progress=1.0 if done else clip.progress,
+        provider=clip.provider,
+        watermarked=clip.watermarked,
+        created_at=clip.created_at,
+        duration_seconds=clip.duration_seconds,
+        width=clip.width,
+        height=clip.height,
+        video_url=signer.url(clip.video_key) if done and clip.video_key else None,
+        poster_url=signer.url(clip.poster_key) if done and clip.poster_key else None,
+        error=clip.error_message if clip.status == m.ClipStatus.FAILED else None,
+    )

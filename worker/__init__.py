@@ -1,0 +1,1 @@
+"""Echoes workers: SAQ job functions, motion providers and the Runpod handler."""
