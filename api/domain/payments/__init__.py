@@ -1,0 +1,1 @@
+"""Buying credit packs: Stripe Checkout, its webhook, and the demo checkout."""

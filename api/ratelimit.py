@@ -1,0 +1,35 @@
+"""Fixed-window rate limits in Redis, shared by every API process."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from api.errors import RateLimited
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, *, prefix: str = "") -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def hit(self, action: str, subject: str, *, limit: int, window: int, message: str) -> None:
+        """Count one attempt at ``action`` by ``subject``; raise 429 past ``limit`` per ``window`` s."""
+        key = f"{self.prefix}ratelimit:{action}:{subject}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, window, nx=True)
+            pipe.ttl(key)
+            count, _, ttl = await pipe.execute()
+        if count > limit:
+            retry_after = max(int(ttl), 1)
+            raise RateLimited(message.format(wait=_wait_text(retry_after)), retry_after=retry_after)
+
+    async def reset(self, action: str, subject: str) -> None:
+        await self.redis.delete(f"{self.prefix}ratelimit:{action}:{subject}")
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds"
+    minutes = round(seconds / 60)
+    return f"{minutes} minutes" if minutes < 90 else f"{round(seconds / 3600)} hours"
