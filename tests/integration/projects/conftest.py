@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from tests.integration.helpers import make_admin, sign_up
+from tests.paths import PHOTOS
+
+
+def photo_files(*names: str) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("photos", (name, (PHOTOS / name).read_bytes(), "application/octet-stream")) for name in names]
+
+
+async def new_project(client: AsyncTestClient[Any], title: str = "Grandma's garden", aspect: str = "16:9") -> dict[str, Any]:
+    response = await client.post("/api/projects", json={"title": title, "aspect": aspect})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def give_credits(client: AsyncTestClient[Any], database_url: str, user: dict[str, Any], amount: int) -> None:
+    """Top a user up through the admin endpoint (as themselves, made admin for the test)."""
+    await make_admin(database_url, user["id"])
+    if amount == 0:
+        return
+    response = await client.post(
+        f"/api/admin/users/{user['id']}/credits", json={"amount": amount, "reason": "test credits"}
+    )
+    assert response.status_code == 201, response.text
+
+
+__all__ = ["give_credits", "new_project", "photo_files", "sign_up"]

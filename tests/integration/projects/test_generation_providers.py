@@ -1,0 +1,289 @@
+"""Batch generation through the HTTP API against the Runway and Runpod fakes: throughput,
+failover, refunds, dead letters, cancellation, and a worker killed mid-generation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.config import Settings
+from assembly.probe import probe
+from tests.conftest import make_settings
+from tests.fakes.runpod_fake import RunpodFake
+from tests.fakes.runway_fake import RunwayFake
+from tests.integration.conftest import wait_until
+from tests.integration.helpers import make_admin, sign_up, sql
+from tests.integration.projects.conftest import give_credits, new_project, photo_files
+from tests.paths import REPO_ROOT
+from worker.context import WorkerResources
+from worker.main import build_workers
+
+TEN = ("astronaut.jpg", "coffee.jpg", "chelsea.jpg", "rocket.jpg", "hubble.jpg",
+       "astronaut.webp", "chelsea_grey.jpg", "coffee_cmyk.jpg", "coffee_alpha.png", "phone_portrait.jpg")
+
+
+@pytest.fixture(scope="module")
+def provider_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the Runway fake serves: 5 s of 30 fps 1280x720 (normalised to 24 fps later)."""
+    import subprocess
+
+    from assembly.ffmpeg import ffmpeg_cmd
+
+    path = tmp_path_factory.mktemp("provider") / "output.mp4"
+    subprocess.run(
+        ffmpeg_cmd(*"-f lavfi -i testsrc2=size=1280x720:rate=30:duration=5".split(),
+                   *"-c:v libx264 -preset ultrafast -pix_fmt yuv420p".split(), str(path)),
+        check=True,
+    )
+    return path
+
+
+def quick_runpod_model(photo: Path, out: Path, **options: Any) -> None:
+    """The GPU host's model hook (``ECHOES_I2V_MODEL``): test bars, quicker than a render."""
+    import subprocess
+
+    from assembly.ffmpeg import ffmpeg_cmd
+
+    subprocess.run(
+        ffmpeg_cmd(*f"-f lavfi -i testsrc2=size=640x360:rate=25:duration={options['duration']}".split(),
+                   *"-c:v libx264 -preset ultrafast -pix_fmt yuv420p".split(), str(out)),
+        check=True,
+    )
+
+
+@pytest.fixture
+def runway(provider_output: Path) -> Any:
+    with RunwayFake(provider_output, pending_seconds=0, run_seconds=0, concurrency=20) as fake:
+        yield fake
+
+
+@pytest.fixture
+def runpod(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("ECHOES_I2V_MODEL", f"{__name__}:quick_runpod_model")
+    with RunpodFake(workers=4) as fake:
+        yield fake
+
+
+def provider_settings(base: Settings, *, runway: RunwayFake | None, runpod: RunpodFake | None, **extra: str) -> Settings:
+    env: dict[str, str] = {"PROVIDER_ATTEMPTS": "2", "PROVIDER_COOLDOWN_SECONDS": "300",
+                           "PROVIDER_POLL_SECONDS": "0.2", **extra}
+    order = []
+    if runway is not None:
+        env |= {"RUNWAY_API_KEY": runway.api_key, "RUNWAY_API_BASE": runway.url}
+        order.append("runway")
+    if runpod is not None:
+        env |= {"RUNPOD_API_KEY": runpod.api_key, "RUNPOD_ENDPOINT_ID": runpod.endpoint_id,
+                "RUNPOD_API_BASE": runpod.base_url}
+        order.append("runpod")
+    env.setdefault("MOTION_PROVIDERS", ",".join(order))
+    return make_settings(
+        database_url=base.database_url, redis_url=base.redis_url,
+        queue_prefix=f"{base.queue_prefix}{os.urandom(3).hex()}-", var_dir=base.var_dir, **env,
+    )
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[AsyncTestClient[Any], WorkerResources]]:
+    resources = await WorkerResources.open(settings)
+    workers = build_workers(resources)
+    tasks = [asyncio.create_task(w.start()) for w in workers]
+    try:
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            yield client, resources
+    finally:
+        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await resources.close()
+
+
+async def _project_with_photos(client: AsyncTestClient[Any], database_url: str, names: tuple[str, ...], credits: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    me = (await sign_up(client))["user"]
+    await give_credits(client, database_url, me, credits)
+    project = await new_project(client)
+    upload = await client.post(f"/api/projects/{project['id']}/photos", files=photo_files(*names))
+    assert upload.json()["accepted"] == len(names), upload.text
+    return me, project
+
+
+async def _settled(client: AsyncTestClient[Any], project_id: str, timeout: float = 180) -> list[dict[str, Any]]:
+    async def done() -> list[dict[str, Any]] | None:
+        clips = (await client.get(f"/api/projects/{project_id}")).json()["clips"]
+        return None if any(c["status"] in ("queued", "generating") for c in clips) else clips
+
+    return await wait_until(done, timeout=timeout, interval=0.2)
+
+
+async def test_ten_clips_through_runway(settings: Settings, runway: RunwayFake, clean_db: None, tmp_path: Path) -> None:
+    s = provider_settings(settings, runway=runway, runpod=None, WORKER_CLIPS_CONCURRENCY="10")
+    async with running(s) as (client, _):
+        _, project = await _project_with_photos(client, s.database_url, TEN, 9)
+        started = time.perf_counter()
+        assert (await client.post(f"/api/projects/{project['id']}/generate")).status_code == 202
+        clips = await _settled(client, project["id"])
+        elapsed = time.perf_counter() - started
+        assert [c["status"] for c in clips] == ["succeeded"] * 10
+        assert {c["provider"] for c in clips} == {"runway"}
+        video = await client.get(clips[0]["videoUrl"])
+        (tmp_path / "c.mp4").write_bytes(video.content)
+        info = probe(tmp_path / "c.mp4")
+        assert info.video is not None and info.video.fps == pytest.approx(24.0)
+        assert (info.video.width, info.video.height) == (1280, 720)
+        assert abs(info.duration - 5.0) <= 1 / 24 + 1e-6
+    created = [r for r in runway.requests if r.method == "POST" and r.path == "/v1/image_to_video"]
+    assert len(created) == 10
+    assert all(r.headers.get("x-runway-version") == "2024-11-06" for r in created)
+    rows = await sql(s.database_url, "SELECT provider_job_id, provider_cost FROM clips")
+    assert all(r["provider_job_id"] and r["provider_cost"] == pytest.approx(0.25) for r in rows)
+    print(f"\n10 clips via the Runway fake, end to end: {elapsed:.1f}s")
+
+
+async def test_ten_clips_through_runpod_running_our_handler(
+    settings: Settings, runpod: RunpodFake, clean_db: None
+) -> None:
+    s = provider_settings(settings, runway=None, runpod=runpod, WORKER_CLIPS_CONCURRENCY="10")
+    async with running(s) as (client, _):
+        _, project = await _project_with_photos(client, s.database_url, TEN, 9)
+        started = time.perf_counter()
+        await client.post(f"/api/projects/{project['id']}/generate")
+        clips = await _settled(client, project["id"])
+        elapsed = time.perf_counter() - started
+    assert [c["status"] for c in clips] == ["succeeded"] * 10
+    assert {c["provider"] for c in clips} == {"runpod"}
+    print(f"\n10 clips via the Runpod fake, end to end: {elapsed:.1f}s")
+
+
+async def test_runway_down_fails_over_to_runpod(
+    settings: Settings, runway: RunwayFake, runpod: RunpodFake, clean_db: None
+) -> None:
+    runway.down = True
+    s = provider_settings(settings, runway=runway, runpod=runpod, WORKER_CLIPS_CONCURRENCY="10")
+    async with running(s) as (client, _):
+        _, project = await _project_with_photos(client, s.database_url, TEN, 9)
+        await client.post(f"/api/projects/{project['id']}/generate")
+        clips = await _settled(client, project["id"])
+    assert [c["status"] for c in clips] == ["succeeded"] * 10
+    assert {c["provider"] for c in clips} == {"runpod"}
+    assert (await sql(s.database_url, "SELECT credit_balance FROM users"))[0]["credit_balance"] == 0
+
+
+async def test_both_providers_down_fail_refund_once_and_land_in_dead_letters(
+    settings: Settings, runway: RunwayFake, runpod: RunpodFake, clean_db: None
+) -> None:
+    runway.down = True
+    runpod.down = True
+    s = provider_settings(settings, runway=runway, runpod=runpod, PROVIDER_ATTEMPTS="1",
+                          PROVIDER_COOLDOWN_SECONDS="1")
+    async with running(s) as (client, _):
+        me, project = await _project_with_photos(client, s.database_url, ("coffee.jpg",), 0)
+        assert (await client.post(f"/api/projects/{project['id']}/generate")).status_code == 202
+        assert (await client.get("/api/me")).json()["creditBalance"] == 0
+        clips = await _settled(client, project["id"], timeout=240)
+        assert clips[0]["status"] == "failed"
+        assert "try again" in clips[0]["error"]
+        assert (await client.get("/api/me")).json()["creditBalance"] == 1
+        refunds = await sql(s.database_url, "SELECT amount, reference FROM credit_transactions WHERE kind = 'refund'")
+        assert [(r["amount"], r["reference"]) for r in refunds] == [(1, f"clip:{clips[0]['id']}:gen:1")]
+
+        await make_admin(s.database_url, me["id"])
+        dead = (await client.get("/api/admin/failed-jobs")).json()
+        assert [d["clipId"] for d in dead["items"]] == [clips[0]["id"]]
+        assert "all_providers_failed" in (dead["items"][0]["detail"] or "") or dead["items"][0]["detail"]
+
+        runway.down = False
+        runpod.down = False
+        await asyncio.sleep(1.1)  # the providers' circuit cool-down (1 s) must pass
+        retried = await client.post(f"/api/admin/failed-jobs/{clips[0]['id']}/retry")
+        assert retried.status_code == 202
+        clips = await _settled(client, project["id"])
+        assert clips[0]["status"] == "succeeded"
+        assert (await client.get("/api/admin/failed-jobs")).json()["total"] == 0
+        assert (await client.get("/api/me")).json()["creditBalance"] == 1
+
+
+async def test_deleting_a_generating_clip_cancels_the_provider_task(
+    settings: Settings, runway: RunwayFake, clean_db: None
+) -> None:
+    runway.hang = True
+    s = provider_settings(settings, runway=runway, runpod=None)
+    async with running(s) as (client, _):
+        _, project = await _project_with_photos(client, s.database_url, ("rocket.jpg",), 1)
+        await client.post(f"/api/projects/{project['id']}/generate")
+        clip_id = (await client.get(f"/api/projects/{project['id']}")).json()["clips"][0]["id"]
+
+        async def submitted() -> str | None:
+            rows = await sql(s.database_url, "SELECT provider_job_id FROM clips")
+            return rows[0]["provider_job_id"] if rows else None
+
+        task_id = await wait_until(submitted, timeout=30)
+        assert (await client.delete(f"/api/projects/{project['id']}/clips/{clip_id}")).status_code == 204
+
+        def cancelled() -> bool:
+            return any(r.method == "DELETE" and r.path == f"/v1/tasks/{task_id}" for r in runway.requests)
+
+        await wait_until(lambda: asyncio.sleep(0, cancelled()), timeout=15)
+        assert (await client.get("/api/me")).json()["creditBalance"] == 2, "an undelivered clip is refunded"
+
+
+async def test_a_worker_killed_mid_generation_is_resumed_and_charges_once(
+    settings: Settings, provider_output: Path, clean_db: None
+) -> None:
+    with RunwayFake(provider_output, pending_seconds=0, run_seconds=6) as runway:
+        s = provider_settings(settings, runway=runway, runpod=None,
+                              CLIP_JOB_HEARTBEAT_SECONDS="3", WORKER_SWEEP_SECONDS="1")
+        env = {**os.environ, **_env_for(s)}
+        async with AsyncTestClient(app=create_app(s)) as client:
+            _, project = await _project_with_photos(client, s.database_url, ("coffee.jpg",), 0)
+            first = await _spawn_worker(env)
+            try:
+                await client.post(f"/api/projects/{project['id']}/generate")
+
+                async def generating() -> bool:
+                    rows = await sql(s.database_url, "SELECT provider_job_id FROM clips")
+                    return bool(rows and rows[0]["provider_job_id"])
+
+                await wait_until(generating, timeout=60)
+            finally:
+                first.send_signal(signal.SIGKILL)
+                await first.wait()
+            second = await _spawn_worker(env)
+            try:
+                clips = await _settled(client, project["id"], timeout=120)
+            finally:
+                second.send_signal(signal.SIGTERM)
+                await second.wait()
+        assert clips[0]["status"] == "succeeded"
+        created = [r for r in runway.requests if r.method == "POST" and r.path == "/v1/image_to_video"]
+        assert len(created) == 1, "the second worker resumed the task instead of paying for a new one"
+        ledger = await sql(s.database_url, "SELECT kind, amount FROM credit_transactions ORDER BY created_at")
+        assert [(r["kind"], r["amount"]) for r in ledger if r["kind"] in ("generation", "refund")] == [("generation", -1)]
+
+
+def _env_for(s: Settings) -> dict[str, str]:
+    return {
+        "ECHOES_ENV": "test", "ECHOES_VAR_DIR": str(s.var_dir), "SECRET_KEY": s.secret_key,
+        "DATABASE_URL": s.database_url, "REDIS_URL": s.redis_url, "QUEUE_PREFIX": s.queue_prefix,
+        "MOTION_PROVIDERS": ",".join(s.motion_providers), "RUNWAY_API_KEY": s.runway_api_key,
+        "RUNWAY_API_BASE": s.runway_api_base, "PROVIDER_POLL_SECONDS": "0.2",
+        "CLIP_JOB_HEARTBEAT_SECONDS": str(s.clip_job_heartbeat_seconds),
+        "WORKER_SWEEP_SECONDS": str(s.worker_sweep_seconds), "LOG_LEVEL": "WARNING",
+    }
+
+
+async def _spawn_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "worker", cwd=REPO_ROOT, env=env)
+
+
+__all__: list[Callable[..., Any]] = []
