@@ -1,0 +1,241 @@
+"""``render_project``: a project's clips, music and style -> one MP4 and its poster.
+
+The render's state lives in the ``renders`` row. The job snapshots the project when it
+starts (clips in order, music, style) so edits made meanwhile apply to the next render, and
+writes its result with a conditional update, so a cancelled render stays cancelled and a
+job that runs twice records one video.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from saq import Status
+
+from api.db import models as m
+from api.jobs import TaskName
+from api.storage import new_key
+from assembly.encoding import size_for_aspect
+from assembly.process import FFmpegError
+from assembly.runner import render
+from assembly.timeline import (
+    Clip,
+    Music,
+    Timeline,
+    TitleCard,
+    Transition,
+    TransitionKind,
+    Watermark,
+)
+from assembly.watermark import render_watermark_png
+from worker.context import WorkerResources
+
+log = structlog.get_logger()
+
+TRANSITIONS = {
+    "cut": TransitionKind.CUT,
+    "crossfade": TransitionKind.CROSSFADE,
+    "fade_black": TransitionKind.FADE_THROUGH_BLACK,
+    "slide": TransitionKind.SLIDE,
+    "wipe": TransitionKind.WIPE,
+}
+RENDER_FAILED = (
+    "We could not make your video this time. Please try again; if it keeps failing, "
+    "try another transition or music track."
+)
+PROGRESS_FLUSH_SECONDS = 0.5
+
+
+class RenderRejected(Exception):
+    """The project cannot be rendered as it is; the message says what to change."""
+
+
+async def _timeline(
+    res: WorkerResources, session: Any, render_row: m.Render, workdir: Path
+) -> tuple[Timeline, bool]:
+    project = await session.get(m.Project, render_row.project_id)
+    if project is None:
+        raise RenderRejected("This project no longer exists.")
+    clips = list(
+        await session.scalars(
+            sa.select(m.Clip).where(m.Clip.project_id == project.id).order_by(m.Clip.position)
+        )
+    )
+    ready = [c for c in clips if c.status == m.ClipStatus.SUCCEEDED and c.video_key]
+    if not ready or len(ready) != len(clips):
+        raise RenderRejected("Some clips are not ready any more. Make sure every clip is finished, then try again.")
+    width, height = size_for_aspect(project.aspect)
+    music = None
+    if project.music_track_id is not None:
+        track = await session.get(m.MusicTrack, project.music_track_id)
+        if track is not None:
+            music = Music(
+                path=str(res.storage.local_path(track.storage_key)),
+                start=project.music_start_offset,
+                volume=project.music_volume,
+                fade_in=0.5,
+                fade_out=2.0,
+            )
+    watermark = None
+    if render_row.watermarked:
+        png = workdir / "watermark.png"
+        png.write_bytes(render_watermark_png(width, height))
+        watermark = Watermark(path=str(png))
+    kind = TRANSITIONS.get(project.transition_kind, TransitionKind.CROSSFADE)
+    timeline = Timeline(
+        clips=[Clip(path=str(res.storage.local_path(c.video_key)), caption=c.caption) for c in ready],  # type: ignore[arg-type]
+        width=width,
+        height=height,
+        fps=24,
+        transition=Transition(kind=kind, duration=0.0 if kind == TransitionKind.CUT else project.transition_duration),
+        title=TitleCard(text=project.title_card) if project.title_card else None,
+        music=music,
+        watermark=watermark,
+    )
+    return timeline, project.beat_sync and music is not None
+
+
+async def render_project(ctx: dict[str, Any], *, render_id: str) -> dict[str, Any]:
+    res: WorkerResources = ctx["resources"]
+    job = ctx["job"]
+    rid = uuid.UUID(render_id)
+    bound = log.bind(render_id=render_id, attempt=job.attempts)
+    with tempfile.TemporaryDirectory(dir=res.scratch_dir, prefix="render-") as tmp:
+        workdir = Path(tmp)
+        async with res.session() as session:
+            row = await session.get(m.Render, rid)
+            if row is None or row.status not in m.ACTIVE_RENDER_STATUSES:
+                return {"skipped": "not active"}
+            try:
+                timeline, beat_sync = await _timeline(res, session, row, workdir)
+            except (RenderRejected, ValueError) as exc:
+                await _finish_failed(res, rid, str(exc) if isinstance(exc, RenderRejected) else RENDER_FAILED, repr(exc))
+                return {"rejected": str(exc)}
+            row.status = m.RenderStatus.RENDERING
+            row.started_at = datetime.now(UTC)
+            row.progress = 0.01
+            await session.commit()
+
+        latest = {"value": 0.01, "written": 0.0}
+
+        def on_progress(fraction: float) -> None:
+            latest["value"] = max(latest["value"], min(fraction, 0.99))
+
+        async def flush_progress() -> None:
+            beat = time.monotonic()
+            while True:
+                await asyncio.sleep(PROGRESS_FLUSH_SECONDS)
+                if latest["value"] - latest["written"] >= 0.01:
+                    latest["written"] = latest["value"]
+                    async with res.session() as session:
+                        await session.execute(
+                            sa.update(m.Render)
+                            .where(m.Render.id == rid, m.Render.status == m.RenderStatus.RENDERING)
+                            .values(progress=latest["written"])
+                        )
+                        await session.commit()
+                if time.monotonic() - beat > 20:
+                    beat = time.monotonic()
+                    await job.update()
+
+        reporter = asyncio.create_task(flush_progress())
+        out, poster = workdir / "video.mp4", workdir / "poster.jpg"
+        try:
+            result = await render(
+                timeline, out, poster=poster, progress=on_progress, beat_sync=beat_sync,
+                workdir=workdir,
+            )
+        except ValueError as exc:
+            await _finish_failed(res, rid, _explain(exc), repr(exc))
+            return {"rejected": str(exc)}
+        finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
+
+        video_key = new_key("renders", "video.mp4")
+        poster_key = new_key("renders", "poster.jpg")
+        res.storage.put_file(video_key, out)
+        res.storage.put_file(poster_key, poster)
+        size = out.stat().st_size
+    async with res.session() as session:
+        updated = await session.execute(
+            sa.update(m.Render)
+            .where(m.Render.id == rid, m.Render.status == m.RenderStatus.RENDERING)
+            .values(
+                status=m.RenderStatus.SUCCEEDED, progress=1.0, mode=result.mode.value,
+                video_key=video_key, poster_key=poster_key, duration_seconds=result.duration,
+                width=timeline.width, height=timeline.height, size_bytes=size,
+                render_seconds=round(result.seconds, 3), finished_at=datetime.now(UTC),
+                error_message=None, failure_detail=None,
+            )
+            .returning(sa.literal(1))
+        )
+        recorded = updated.first() is not None
+        await session.commit()
+    if not recorded:
+        res.storage.delete(video_key)
+        res.storage.delete(poster_key)
+        return {"skipped": "cancelled meanwhile"}
+    bound.info("render_succeeded", mode=result.mode.value, seconds=round(result.seconds, 2), duration=result.duration)
+    return {"render_id": render_id, "mode": result.mode.value, "seconds": result.seconds}
+
+
+def _explain(exc: ValueError) -> str:
+    text = str(exc)
+    if "too short" in text:
+        return (
+            "Some clips are too short for the transition you chose. Pick a shorter transition "
+            "(or a cut) and try again."
+        )
+    return RENDER_FAILED
+
+
+async def _finish_failed(res: WorkerResources, render_id: uuid.UUID, message: str, detail: str | None) -> bool:
+    async with res.session() as session:
+        result = await session.execute(
+            sa.update(m.Render)
+            .where(m.Render.id == render_id, m.Render.status.in_(m.ACTIVE_RENDER_STATUSES))
+            .values(
+                status=m.RenderStatus.FAILED, error_message=message,
+                failure_detail=(detail or "")[-4000:] or None, finished_at=datetime.now(UTC),
+            )
+            .returning(sa.literal(1))
+        )
+        changed = result.first() is not None
+        await session.commit()
+    if changed:
+        log.warning("render_failed", render_id=str(render_id), detail=(detail or "")[-300:])
+    return changed
+
+
+async def after_render_job(ctx: dict[str, Any]) -> None:
+    """SAQ ``after_process`` hook: the last failed attempt fails the render; an abort cancels it."""
+    job = ctx.get("job")
+    if job is None or job.function != TaskName.RENDER_PROJECT:
+        return
+    render_id = uuid.UUID(job.kwargs["render_id"])
+    if job.status == Status.FAILED:
+        exc = ctx.get("exception")
+        detail = job.error or (repr(exc) if exc else None)
+        await _finish_failed(ctx["resources"], render_id, RENDER_FAILED, detail)
+    elif job.status == Status.ABORTED:
+        async with ctx["resources"].session() as session:
+            await session.execute(
+                sa.update(m.Render)
+                .where(m.Render.id == render_id, m.Render.status.in_(m.ACTIVE_RENDER_STATUSES))
+                .values(status=m.RenderStatus.CANCELLED, finished_at=datetime.now(UTC))
+            )
+            await session.commit()
+
+
+__all__ = ["FFmpegError", "after_render_job", "render_project"]
