@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         forwarded_allow_ips=",".join(settings.trusted_proxies),
         log_level="warning",
         access_log=False,
+        # Event streams never end on their own: give them a moment, then close them.
+        timeout_graceful_shutdown=5,
     )
     return 0
 

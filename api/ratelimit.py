@@ -15,11 +15,12 @@ class RateLimiter:
     async def hit(self, action: str, subject: str, *, limit: int, window: int, message: str) -> None:
         """Count one attempt at ``action`` by ``subject``; raise 429 past ``limit`` per ``window`` s."""
         key = f"{self.prefix}ratelimit:{action}:{subject}"
+        # SET NX starts the window (EXPIRE NX would need Redis 7; the embedded Redis is 6.2).
         async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=window, nx=True)
             pipe.incr(key)
-            pipe.expire(key, window, nx=True)
             pipe.ttl(key)
-            count, _, ttl = await pipe.execute()
+            _, count, ttl = await pipe.execute()
         if count > limit:
             retry_after = max(int(ttl), 1)
             raise RateLimited(message.format(wait=_wait_text(retry_after)), retry_after=retry_after)

@@ -23,7 +23,22 @@ from saq import Status
 
 from api.db import models as m
 from api.domain.credits.services import CreditService
-from api.jobs import GENERATE_CLIP_POLICY, TaskName, enqueue_generate_clip, generate_clip_job_alive
+from api.domain.push.services import clip_failed_notice, clip_ready_notice
+from api.events import (
+    ClipProgressEvent,
+    ClipStatusEvent,
+    CreditsChangedEvent,
+    EventPublisher,
+    owner_of,
+    user_owner,
+)
+from api.jobs import (
+    GENERATE_CLIP_POLICY,
+    TaskName,
+    enqueue_generate_clip,
+    enqueue_push,
+    generate_clip_job_alive,
+)
 from api.storage import new_key
 from assembly.clipmaker import ClipInfo, finish_clip, make_local_clip
 from worker.context import WorkerResources
@@ -46,11 +61,16 @@ class GenerationProgress:
     long generation is never mistaken for a stuck one.
     """
 
-    def __init__(self, res: WorkerResources, job: Any, clip_id: uuid.UUID, generation: int) -> None:
+    def __init__(
+        self, res: WorkerResources, job: Any, clip: ClipSnapshot, events: EventPublisher
+    ) -> None:
         self.res = res
         self.job = job
-        self.clip_id = clip_id
-        self.generation = generation
+        self.clip_id = clip.id
+        self.project_id = clip.project_id
+        self.owner = clip.owner
+        self.generation = clip.generation
+        self.events = events
         self.value = 0.02
         self._written = -1.0
         self._task: asyncio.Task[None] | None = None
@@ -79,6 +99,10 @@ class GenerationProgress:
                         .values(progress=self._written)
                     )
                     await session.commit()
+                await self.events.publish(
+                    self.owner,
+                    ClipProgressEvent(clip_id=self.clip_id, project_id=self.project_id, progress=self._written),
+                )
             if time.monotonic() - last_heartbeat >= heartbeat_every:
                 last_heartbeat = time.monotonic()
                 await self.job.update()
@@ -141,6 +165,10 @@ async def _make(
 class ClipSnapshot(msgspec.Struct, frozen=True):
     id: uuid.UUID
     generation: int
+    owner: str
+    user_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    project_title: str | None
     photo_key: str
     aspect: str
     seed: int
@@ -172,8 +200,14 @@ async def generate_clip(ctx: dict[str, Any], *, clip_id: str) -> dict[str, Any]:
         resume = None
         if clip.status == m.ClipStatus.GENERATING and clip.provider and clip.provider_job_id:
             resume = JobRef(provider=clip.provider, job_id=clip.provider_job_id)
+        title = None
+        if clip.project_id is not None:
+            title = await session.scalar(sa.select(m.Project.title).where(m.Project.id == clip.project_id))
         snapshot = ClipSnapshot(
-            id=clip.id, generation=clip.generation, photo_key=clip.photo.storage_key,
+            id=clip.id, generation=clip.generation,
+            owner=owner_of(user_id=clip.user_id, visitor_id=clip.visitor_id),
+            user_id=clip.user_id, project_id=clip.project_id, project_title=title,
+            photo_key=clip.photo.storage_key,
             aspect=clip.aspect, seed=clip.seed, prompt=clip.prompt,
             intro_seconds=clip.intro_seconds, watermarked=clip.watermarked, resume=resume,
         )
@@ -183,6 +217,13 @@ async def generate_clip(ctx: dict[str, Any], *, clip_id: str) -> dict[str, Any]:
         clip.progress = max(clip.progress, 0.02)
         clip.error_message = None
         await session.commit()
+    events = EventPublisher.from_queues(res.queues)
+    await events.publish(
+        snapshot.owner,
+        ClipStatusEvent(
+            clip_id=cid, project_id=snapshot.project_id, status=m.ClipStatus.GENERATING, progress=0.02
+        ),
+    )
 
     submitted: list[JobRef] = []
 
@@ -200,7 +241,7 @@ async def generate_clip(ctx: dict[str, Any], *, clip_id: str) -> dict[str, Any]:
     video_key = new_key("clips", "clip.mp4")
     poster_key = new_key("clips", "poster.jpg")
     try:
-        async with GenerationProgress(res, job, cid, snapshot.generation) as progress:
+        async with GenerationProgress(res, job, snapshot, events) as progress:
             with tempfile.TemporaryDirectory(dir=res.scratch_dir) as tmp:
                 made = await _make(res, snapshot, Path(tmp), progress, record_submission)
                 res.storage.put_file(video_key, Path(tmp) / "clip.mp4")
@@ -262,6 +303,16 @@ async def generate_clip(ctx: dict[str, Any], *, clip_id: str) -> dict[str, Any]:
     for old_key in previous or ():
         if old_key:
             res.storage.delete(old_key)
+    await events.publish(
+        snapshot.owner,
+        ClipStatusEvent(clip_id=cid, project_id=snapshot.project_id, status=m.ClipStatus.SUCCEEDED, progress=1.0),
+    )
+    if snapshot.project_id is not None and snapshot.user_id is not None:
+        await enqueue_push(
+            res.queues, snapshot.user_id,
+            clip_ready_notice(project_id=snapshot.project_id, project_title=snapshot.project_title or "your project"),
+            key=f"clip:{cid}:{snapshot.generation}:succeeded",
+        )
     bound.info("clip_succeeded", provider=made.provider, ms=elapsed_ms, duration=info.duration)
     return {"clip_id": clip_id, "provider": made.provider, "ms": elapsed_ms}
 
@@ -290,19 +341,43 @@ async def mark_clip_failed(
                     status=m.ClipStatus.FAILED, error_message=message, failure_detail=detail,
                     finished_at=datetime.now(UTC),
                 )
-                .returning(m.Clip.user_id, m.Clip.generation, m.Clip.charged_credits)
+                .returning(
+                    m.Clip.user_id, m.Clip.visitor_id, m.Clip.project_id, m.Clip.generation,
+                    m.Clip.charged_credits, m.Clip.progress,
+                )
             )
         ).one_or_none()
         if row is None:
             await session.rollback()
             return False
-        user_id, failed_generation, charged = row
+        user_id, visitor_id, project_id, failed_generation, charged, progress = row
         refunded = False
         if user_id is not None and charged > 0:
             refunded = await CreditService(session).refund_clip_generation(
                 user_id, clip_id, failed_generation, charged
             )
+        balance = await CreditService(session).balance(user_id) if refunded and user_id else None
+        title = None
+        if project_id is not None:
+            title = await session.scalar(sa.select(m.Project.title).where(m.Project.id == project_id))
         await session.commit()
+    events = EventPublisher.from_queues(res.queues)
+    await events.publish(
+        owner_of(user_id=user_id, visitor_id=visitor_id),
+        ClipStatusEvent(
+            clip_id=clip_id, project_id=project_id, status=m.ClipStatus.FAILED, progress=progress, error=message
+        ),
+    )
+    if refunded and user_id is not None and balance is not None:
+        await events.publish(
+            user_owner(user_id), CreditsChangedEvent(balance=balance, delta=charged, kind=m.CreditKind.REFUND)
+        )
+    if project_id is not None and user_id is not None:
+        await enqueue_push(
+            res.queues, user_id,
+            clip_failed_notice(project_id=project_id, project_title=title or "your project"),
+            key=f"clip:{clip_id}:{failed_generation}:failed",
+        )
     log.warning("clip_failed", clip_id=str(clip_id), refunded=refunded, detail=(detail or "")[-300:])
     return True
 

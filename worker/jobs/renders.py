@@ -22,7 +22,9 @@ import structlog
 from saq import Status
 
 from api.db import models as m
-from api.jobs import TaskName
+from api.domain.push.services import video_failed_notice, video_ready_notice
+from api.events import EventPublisher, RenderProgressEvent, RenderStatusEvent, user_owner
+from api.jobs import TaskName, enqueue_push
 from api.storage import new_key
 from assembly.encoding import size_for_aspect
 from assembly.process import FFmpegError
@@ -123,7 +125,13 @@ async def render_project(ctx: dict[str, Any], *, render_id: str) -> dict[str, An
             row.status = m.RenderStatus.RENDERING
             row.started_at = datetime.now(UTC)
             row.progress = 0.01
+            project_id, user_id, title = row.project_id, row.user_id, row.title
             await session.commit()
+        events = EventPublisher.from_queues(res.queues)
+        owner = user_owner(user_id)
+        await events.publish(
+            owner, RenderStatusEvent(render_id=rid, project_id=project_id, status=m.RenderStatus.RENDERING, progress=0.01)
+        )
 
         latest = {"value": 0.01, "written": 0.0}
 
@@ -143,6 +151,9 @@ async def render_project(ctx: dict[str, Any], *, render_id: str) -> dict[str, An
                             .values(progress=latest["written"])
                         )
                         await session.commit()
+                    await events.publish(
+                        owner, RenderProgressEvent(render_id=rid, project_id=project_id, progress=latest["written"])
+                    )
                 if time.monotonic() - beat > 20:
                     beat = time.monotonic()
                     await job.update()
@@ -186,6 +197,13 @@ async def render_project(ctx: dict[str, Any], *, render_id: str) -> dict[str, An
         res.storage.delete(video_key)
         res.storage.delete(poster_key)
         return {"skipped": "cancelled meanwhile"}
+    await events.publish(
+        owner, RenderStatusEvent(render_id=rid, project_id=project_id, status=m.RenderStatus.SUCCEEDED, progress=1.0)
+    )
+    await enqueue_push(
+        res.queues, user_id, video_ready_notice(project_id=project_id, project_title=title),
+        key=f"render:{rid}:succeeded",
+    )
     bound.info("render_succeeded", mode=result.mode.value, seconds=round(result.seconds, 2), duration=result.duration)
     return {"render_id": render_id, "mode": result.mode.value, "seconds": result.seconds}
 
@@ -202,20 +220,33 @@ def _explain(exc: ValueError) -> str:
 
 async def _finish_failed(res: WorkerResources, render_id: uuid.UUID, message: str, detail: str | None) -> bool:
     async with res.session() as session:
-        result = await session.execute(
-            sa.update(m.Render)
-            .where(m.Render.id == render_id, m.Render.status.in_(m.ACTIVE_RENDER_STATUSES))
-            .values(
-                status=m.RenderStatus.FAILED, error_message=message,
-                failure_detail=(detail or "")[-4000:] or None, finished_at=datetime.now(UTC),
+        row = (
+            await session.execute(
+                sa.update(m.Render)
+                .where(m.Render.id == render_id, m.Render.status.in_(m.ACTIVE_RENDER_STATUSES))
+                .values(
+                    status=m.RenderStatus.FAILED, error_message=message,
+                    failure_detail=(detail or "")[-4000:] or None, finished_at=datetime.now(UTC),
+                )
+                .returning(m.Render.project_id, m.Render.user_id, m.Render.title, m.Render.progress)
             )
-            .returning(sa.literal(1))
-        )
-        changed = result.first() is not None
+        ).one_or_none()
         await session.commit()
-    if changed:
-        log.warning("render_failed", render_id=str(render_id), detail=(detail or "")[-300:])
-    return changed
+    if row is None:
+        return False
+    project_id, user_id, title, progress = row
+    log.warning("render_failed", render_id=str(render_id), detail=(detail or "")[-300:])
+    await EventPublisher.from_queues(res.queues).publish(
+        user_owner(user_id),
+        RenderStatusEvent(
+            render_id=render_id, project_id=project_id, status=m.RenderStatus.FAILED, progress=progress, error=message
+        ),
+    )
+    await enqueue_push(
+        res.queues, user_id, video_failed_notice(project_id=project_id, project_title=title),
+        key=f"render:{render_id}:failed",
+    )
+    return True
 
 
 async def after_render_job(ctx: dict[str, Any]) -> None:
@@ -229,13 +260,25 @@ async def after_render_job(ctx: dict[str, Any]) -> None:
         detail = job.error or (repr(exc) if exc else None)
         await _finish_failed(ctx["resources"], render_id, RENDER_FAILED, detail)
     elif job.status == Status.ABORTED:
-        async with ctx["resources"].session() as session:
-            await session.execute(
-                sa.update(m.Render)
-                .where(m.Render.id == render_id, m.Render.status.in_(m.ACTIVE_RENDER_STATUSES))
-                .values(status=m.RenderStatus.CANCELLED, finished_at=datetime.now(UTC))
-            )
+        res: WorkerResources = ctx["resources"]
+        async with res.session() as session:
+            row = (
+                await session.execute(
+                    sa.update(m.Render)
+                    .where(m.Render.id == render_id, m.Render.status.in_(m.ACTIVE_RENDER_STATUSES))
+                    .values(status=m.RenderStatus.CANCELLED, finished_at=datetime.now(UTC))
+                    .returning(m.Render.project_id, m.Render.user_id, m.Render.progress)
+                )
+            ).one_or_none()
             await session.commit()
+        if row is not None:
+            await EventPublisher.from_queues(res.queues).publish(
+                user_owner(row.user_id),
+                RenderStatusEvent(
+                    render_id=render_id, project_id=row.project_id, status=m.RenderStatus.CANCELLED,
+                    progress=row.progress,
+                ),
+            )
 
 
 __all__ = ["FFmpegError", "after_render_job", "render_project"]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models as m
 from api.domain.accounts.auth import CurrentUser, admin_guard
+from api.domain.credits.announce import announce_credit_changes
 from api.domain.credits.schemas import CreditEntry
 from api.domain.credits.services import CreditService
 from api.errors import Conflict, InvalidInput, NotFound
@@ -118,6 +119,7 @@ class AdminController(Controller):
         data: JSONBody[CreditAdjustment],
         request: Request[CurrentUser, Token, Any],
         db_session: NamedDependency[AsyncSession],
+        queues: NamedDependency[Queues],
     ) -> CreditEntry:
         """A positive or negative correction; a negative one never takes a balance below zero."""
         if data.amount == 0 or abs(data.amount) > 100_000:
@@ -128,6 +130,7 @@ class AdminController(Controller):
             user_id, data.amount, reason=data.reason.strip(), by=request.user.id
         )
         await db_session.commit()
+        await announce_credit_changes(db_session, queues)
         return CreditEntry(
             id=row.id, amount=row.amount, kind=row.kind, reference=row.reference,
             balance_after=row.balance_after, created_at=row.created_at, note=row.note,

@@ -37,6 +37,19 @@ class Reconciliation:
         return self.balance == self.ledger_sum
 
 
+_CHANGES = "echoes.credit_changes"
+
+
+def record_change(session: AsyncSession, row: m.CreditTransaction) -> None:
+    """Remember a ledger row written in this session, to announce once it is committed."""
+    session.info.setdefault(_CHANGES, []).append(row)
+
+
+def take_changes(session: AsyncSession) -> list[m.CreditTransaction]:
+    """The ledger rows recorded since the last call (call after the commit)."""
+    return session.info.pop(_CHANGES, [])
+
+
 def _credits(n: int) -> str:
     return f"{n} credit" if n == 1 else f"{n} credits"
 
@@ -95,6 +108,7 @@ class CreditService:
                 )
                 self.session.add(row)
                 await self.session.flush()
+            record_change(self.session, row)
         except IntegrityError as exc:
             if kind in m.IDEMPOTENT_KINDS and "uq_credit_transactions_once" in str(exc.orig):
                 return None
@@ -148,11 +162,11 @@ class CreditService:
         running = balance + total
         for reference in references:
             running -= each
-            self.session.add(
-                m.CreditTransaction(
-                    user_id=user_id, amount=-each, kind=kind, reference=reference, balance_after=running
-                )
+            row = m.CreditTransaction(
+                user_id=user_id, amount=-each, kind=kind, reference=reference, balance_after=running
             )
+            self.session.add(row)
+            record_change(self.session, row)
         await self.session.flush()
         return balance
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.domain.accounts.auth import CSRF_COOKIE, PUBLIC, CurrentUser
+from api.domain.credits.announce import announce_credit_changes
 from api.domain.payments.demo import DEMO_PATH, render_demo_checkout
 from api.domain.payments.schemas import (
     CheckoutCreate,
@@ -23,6 +24,7 @@ from api.domain.payments.schemas import (
 )
 from api.domain.payments.services import CheckoutService, StripeWebhookProcessor, pack_name
 from api.domain.payments.stripe_gateway import CheckoutGateway
+from api.jobs import Queues
 from api.ratelimit import RateLimiter
 
 #: Each checkout is a call to Stripe; a person buys a few packs at most in an hour.
@@ -92,12 +94,14 @@ class CheckoutController(Controller):
         data: URLEncodedBody[DemoCheckoutForm],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
+        queues: NamedDependency[Queues],
     ) -> Redirect:
         """A plain form post (``_csrf_token`` field); answers 303 to the success or cancel URL."""
         destination = await CheckoutService(db_session, settings).finish_demo(
             request.user.id, session_id, pay=data.action == "pay"
         )
         await db_session.commit()
+        await announce_credit_changes(db_session, queues)
         return Redirect(destination, status_code=303)
 
 
@@ -115,6 +119,7 @@ class StripeWebhookController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
+        queues: NamedDependency[Queues],
     ) -> WebhookReceipt:
         """Verified by its signature (the route is exempt from session auth and CSRF) and
         applied in one transaction together with the record of its event id."""
@@ -122,4 +127,5 @@ class StripeWebhookController(Controller):
             await request.body(), request.headers.get("stripe-signature")
         )
         await db_session.commit()
+        await announce_credit_changes(db_session, queues)
         return receipt

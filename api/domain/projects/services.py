@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.db import models as m
+from api.domain.credits.announce import announce_credit_changes
 from api.domain.credits.services import CreditService
 from api.domain.photos.intake import IntakeLimits
 from api.domain.photos.services import StoredPhoto, normalise_upload
@@ -34,6 +35,7 @@ from api.domain.projects.schemas import (
     UploadResult,
 )
 from api.errors import Conflict, EchoesError, InvalidInput, NotFound
+from api.events import ClipStatusEvent, EventPublisher, user_owner
 from api.jobs import Queues, abort_generate_clip, enqueue_generate_clip
 from api.storage import MediaSigner, Storage
 
@@ -369,6 +371,7 @@ class ProjectService:
                 clip.finished_at = None
         for clip in pending:
             await enqueue_generate_clip(self.queues, clip.id, clip.generation)
+        await self._announce_queued(user_id, pending)
         log.info("clips_generating", project_id=str(project_id), count=len(pending))
         return project, len(pending), balance
 
@@ -407,7 +410,17 @@ class ProjectService:
             clip.finished_at = None
             left = max(m.FREE_REGENERATIONS - project.regenerations_used, 0)
         await enqueue_generate_clip(self.queues, clip.id, clip.generation)
+        await self._announce_queued(user_id, [clip])
         return clip, spent, left, balance
+
+    async def _announce_queued(self, user_id: uuid.UUID, clips: list[m.Clip]) -> None:
+        events = EventPublisher.from_queues(self.queues)
+        for clip in clips:
+            await events.publish(
+                user_owner(user_id),
+                ClipStatusEvent(clip_id=clip.id, project_id=clip.project_id, status=m.ClipStatus.QUEUED, progress=0.0),
+            )
+        await announce_credit_changes(self.session, self.queues)
 
     async def delete_clip(self, project_id: uuid.UUID, clip_id: uuid.UUID, user_id: uuid.UUID) -> None:
         await self.session.rollback()

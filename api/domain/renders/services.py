@@ -15,8 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models as m
+from api.domain.credits.announce import announce_credit_changes
 from api.domain.credits.services import CreditService
 from api.errors import Conflict, InvalidInput, NotFound
+from api.events import EventPublisher, RenderStatusEvent, user_owner
 from api.jobs import Queues, abort_render_project, enqueue_render_project
 from api.storage import MediaSigner, Storage
 
@@ -150,6 +152,7 @@ class RenderService:
             return active, False
         await self.session.commit()
         await enqueue_render_project(self.queues, render.id)
+        await self._announce(render)
         log.info("render_queued", render_id=str(render.id), project_id=str(project.id), clips=len(clips))
         return render, True
 
@@ -173,7 +176,16 @@ class RenderService:
         render.status = m.RenderStatus.CANCELLED
         render.finished_at = datetime.now(UTC)
         await self.session.commit()
+        await self._announce(render)
         return render
+
+    async def _announce(self, render: m.Render) -> None:
+        await EventPublisher.from_queues(self.queues).publish(
+            user_owner(render.user_id),
+            RenderStatusEvent(
+                render_id=render.id, project_id=render.project_id, status=render.status, progress=render.progress
+            ),
+        )
 
     async def share(self, render_id: uuid.UUID, user_id: uuid.UUID) -> ShareResult:
         """Publish the video at an unguessable slug; the first share ever earns one credit."""
@@ -185,6 +197,7 @@ class RenderService:
             render.shared_at = datetime.now(UTC)
         rewarded = await CreditService(self.session).grant_share_reward(user_id, render.id)
         await self.session.commit()
+        await announce_credit_changes(self.session, self.queues)
         return ShareResult(slug=render.share_slug, url=f"/v/{render.share_slug}", rewarded=rewarded)
 
     async def unshare(self, render_id: uuid.UUID, user_id: uuid.UUID) -> None:

@@ -16,6 +16,7 @@ from api.domain.photos.intake import IntakeLimits
 from api.domain.photos.services import StoredPhoto, normalise_upload
 from api.domain.tries.schemas import FreeTryClip
 from api.errors import NotFound, RateLimited
+from api.events import ClipStatusEvent, EventPublisher, visitor_owner
 from api.jobs import Queues, enqueue_generate_clip
 from api.storage import MediaSigner, Storage
 
@@ -121,6 +122,10 @@ class FreeTryService:
             stored.discard()
             raise
         await enqueue_generate_clip(self.queues, clip.id, clip.generation)
+        await EventPublisher.from_queues(self.queues).publish(
+            visitor_owner(visitor_id),
+            ClipStatusEvent(clip_id=clip.id, project_id=None, status=m.ClipStatus.QUEUED, progress=0.0),
+        )
         log.info("free_try_started", clip_id=str(clip.id), visitor_id=str(visitor_id))
         return clip
 

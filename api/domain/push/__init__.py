@@ -1,0 +1,1 @@
+"""Web Push: VAPID keys, browsers' subscriptions and the notices sent to them."""
