@@ -145,9 +145,16 @@ async def test_ten_clips_through_runway(settings: Settings, runway: RunwayFake, 
     created = [r for r in runway.requests if r.method == "POST" and r.path == "/v1/image_to_video"]
     assert len(created) == 10
     assert all(r.headers.get("x-runway-version") == "2024-11-06" for r in created)
-    rows = await sql(s.database_url, "SELECT provider_job_id, provider_cost FROM clips")
+    rows = await sql(
+        s.database_url,
+        "SELECT provider_job_id, provider_cost, extract(epoch FROM started_at - queued_at) AS wait FROM clips",
+    )
     assert all(r["provider_job_id"] and r["provider_cost"] == pytest.approx(0.25) for r in rows)
-    print(f"\n10 clips via the Runway fake, end to end: {elapsed:.1f}s")
+    waits = sorted(float(r["wait"]) for r in rows)
+    print(
+        f"\n10 clips via the Runway fake, end to end: {elapsed:.1f}s; enqueue-to-start "
+        f"median {waits[len(waits) // 2] * 1000:.0f} ms, max {waits[-1] * 1000:.0f} ms"
+    )
 
 
 async def test_ten_clips_through_runpod_running_our_handler(

@@ -83,6 +83,7 @@ async def test_project_renders_with_music_downloads_and_shares(
     render = await _wait_render(client, first.json()["id"])
     assert render["status"] == "succeeded", render
     assert render["watermarked"] is False and render["mode"] == "smart"
+    print(f"\nrender of 4 clips with music: {render['renderSeconds']:.2f}s ({render['mode']})")
 
     download = await client.get(render["downloadUrl"])
     assert download.status_code == 200
