@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("seed-music", help="generate the built-in music library (once) and record it")
     export = sub.add_parser("openapi", help="write the OpenAPI schema as JSON (no servers needed)")
     export.add_argument("--out", default="-", help="file to write, or - for standard output")
+    sub.add_parser("generate-vapid-keys", help="print a new Web Push key pair for production")
     admin = sub.add_parser("promote-admin", help="give an existing account the admin role")
     admin.add_argument("email")
     serve = sub.add_parser("serve", help="run the HTTP API with uvicorn")
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "openapi":
         return export_openapi(args.out)
+    if args.command == "generate-vapid-keys":
+        return generate_vapid_keys()
     settings = Settings.from_env()
 
     if args.command == "migrate":
@@ -84,6 +87,25 @@ def export_openapi(out: str) -> int:
     else:
         with open(out, "w") as fh:
             fh.write(text)
+    return 0
+
+
+def generate_vapid_keys() -> int:
+    """Print VAPID_PRIVATE_KEY (PEM, newlines escaped for an env file) and its public key."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    print("VAPID_PRIVATE_KEY=" + pem.strip().replace("\n", "\\n"))
+    print("VAPID_PUBLIC_KEY=" + base64.urlsafe_b64encode(public).rstrip(b"=").decode())
     return 0
 
 

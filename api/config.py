@@ -307,8 +307,8 @@ class Settings:
             if mode == "production":
                 raise ConfigurationError(
                     "VAPID_PRIVATE_KEY is required when ECHOES_ENV=production (the Web Push "
-                    "signing key: a PEM, or the base64url private key `npx web-push "
-                    "generate-vapid-keys` prints)"
+                    "signing key: a PEM, or a base64url private key; `python -m api "
+                    "generate-vapid-keys` prints a new pair)"
                 )
             vapid_key = load_or_create_vapid_key(var_dir / "vapid_private_key.pem")
         kwargs["vapid_private_key"] = vapid_key
