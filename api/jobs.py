@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 import structlog
@@ -80,23 +81,41 @@ class Queues:
             await queue.disconnect()
 
 
+async def _enqueue(
+    queues: Queues, queue: QueueName, task: TaskName, *, key: str, policy: JobPolicy,
+    heartbeat: int | None = None, **kwargs: Any,
+) -> Any:
+    """Enqueue with every option SAQ's defaults get wrong for us set from ``policy``."""
+    return await queues[queue].enqueue(
+        task.value,
+        key=key,
+        timeout=policy.timeout,
+        retries=policy.retries,
+        retry_delay=policy.retry_delay,
+        retry_backoff=policy.retry_backoff,
+        heartbeat=policy.heartbeat if heartbeat is None else heartbeat,
+        ttl=3600,
+        **kwargs,
+    )
+
+
+async def _abort(queues: Queues, queue: QueueName, key: str, reason: str) -> bool:
+    job = await queues[queue].job(key)
+    if job is None or job.status not in (Status.QUEUED, Status.ACTIVE):
+        return False
+    await job.abort(reason)
+    return True
+
+
 def clip_job_key(clip_id: uuid.UUID, generation: int) -> str:
     return f"clip:{clip_id}:{generation}"
 
 
 async def enqueue_generate_clip(queues: Queues, clip_id: uuid.UUID, generation: int) -> None:
     """Queue one generation of a clip; a no-op while that generation is queued or running."""
-    policy = GENERATE_CLIP_POLICY
-    await queues[QueueName.CLIPS].enqueue(
-        TaskName.GENERATE_CLIP.value,
-        key=clip_job_key(clip_id, generation),
-        timeout=policy.timeout,
-        retries=policy.retries,
-        retry_delay=policy.retry_delay,
-        retry_backoff=policy.retry_backoff,
-        heartbeat=queues.clip_heartbeat,
-        ttl=3600,
-        clip_id=str(clip_id),
+    await _enqueue(
+        queues, QueueName.CLIPS, TaskName.GENERATE_CLIP, key=clip_job_key(clip_id, generation),
+        policy=GENERATE_CLIP_POLICY, heartbeat=queues.clip_heartbeat, clip_id=str(clip_id),
     )
 
 
@@ -108,11 +127,7 @@ async def generate_clip_job_alive(queues: Queues, clip_id: uuid.UUID, generation
 
 async def abort_generate_clip(queues: Queues, clip_id: uuid.UUID, generation: int, reason: str) -> bool:
     """Abort a queued or running generation (the worker then cancels the provider's job)."""
-    job = await queues[QueueName.CLIPS].job(clip_job_key(clip_id, generation))
-    if job is None or job.status not in (Status.QUEUED, Status.ACTIVE):
-        return False
-    await job.abort(reason)
-    return True
+    return await _abort(queues, QueueName.CLIPS, clip_job_key(clip_id, generation), reason)
 
 
 async def enqueue_push(
@@ -125,20 +140,11 @@ async def enqueue_push(
     for a Redis failure: a notification must not fail the job that announces something;
     returns whether the notice was queued.
     """
-    policy = SEND_PUSH_POLICY
     job_key = f"push:{user_id}:{key or uuid.uuid4().hex}"
     try:
-        job = await queues[QueueName.DEFAULT].enqueue(
-            TaskName.SEND_PUSH.value,
-            key=job_key,
-            timeout=policy.timeout,
-            retries=policy.retries,
-            retry_delay=policy.retry_delay,
-            retry_backoff=policy.retry_backoff,
-            heartbeat=policy.heartbeat,
-            ttl=3600,
-            user_id=str(user_id),
-            notice=msgspec.to_builtins(notice),
+        job = await _enqueue(
+            queues, QueueName.DEFAULT, TaskName.SEND_PUSH, key=job_key, policy=SEND_PUSH_POLICY,
+            user_id=str(user_id), notice=msgspec.to_builtins(notice),
         )
     except (RedisError, OSError) as exc:
         log.warning("push_enqueue_failed", user_id=str(user_id), tag=notice.tag, error=str(exc))
@@ -150,18 +156,10 @@ async def enqueue_deliver_push(
     queues: Queues, subscription_id: uuid.UUID, notice: PushNotice, *, occurrence: str
 ) -> None:
     """Queue one push to one device; ``occurrence`` is the ``send_push`` job's key."""
-    policy = DELIVER_PUSH_POLICY
-    await queues[QueueName.DEFAULT].enqueue(
-        TaskName.DELIVER_PUSH.value,
-        key=f"push-deliver:{subscription_id}:{occurrence}",
-        timeout=policy.timeout,
-        retries=policy.retries,
-        retry_delay=policy.retry_delay,
-        retry_backoff=policy.retry_backoff,
-        heartbeat=policy.heartbeat,
-        ttl=3600,
-        subscription_id=str(subscription_id),
-        notice=msgspec.to_builtins(notice),
+    await _enqueue(
+        queues, QueueName.DEFAULT, TaskName.DELIVER_PUSH,
+        key=f"push-deliver:{subscription_id}:{occurrence}", policy=DELIVER_PUSH_POLICY,
+        subscription_id=str(subscription_id), notice=msgspec.to_builtins(notice),
     )
 
 
@@ -170,23 +168,11 @@ def render_job_key(render_id: uuid.UUID) -> str:
 
 
 async def enqueue_render_project(queues: Queues, render_id: uuid.UUID) -> None:
-    policy = RENDER_PROJECT_POLICY
-    await queues[QueueName.RENDERS].enqueue(
-        TaskName.RENDER_PROJECT.value,
-        key=render_job_key(render_id),
-        timeout=policy.timeout,
-        retries=policy.retries,
-        retry_delay=policy.retry_delay,
-        retry_backoff=policy.retry_backoff,
-        heartbeat=policy.heartbeat,
-        ttl=3600,
-        render_id=str(render_id),
+    await _enqueue(
+        queues, QueueName.RENDERS, TaskName.RENDER_PROJECT, key=render_job_key(render_id),
+        policy=RENDER_PROJECT_POLICY, render_id=str(render_id),
     )
 
 
 async def abort_render_project(queues: Queues, render_id: uuid.UUID, reason: str) -> bool:
-    job = await queues[QueueName.RENDERS].job(render_job_key(render_id))
-    if job is None or job.status not in (Status.QUEUED, Status.ACTIVE):
-        return False
-    await job.abort(reason)
-    return True
+    return await _abort(queues, QueueName.RENDERS, render_job_key(render_id), reason)
