@@ -15,6 +15,7 @@ run: install build-web
 ## make test: the whole suite (unit, integration, end-to-end).
 test: install build-web
 	npm test
+	npm run check:api-client
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 install: install-python install-web
@@ -36,7 +37,7 @@ node_modules/.installed: package.json package-lock.json web/package.json
 
 install-web: node_modules/.installed
 
-WEB_SOURCES := $(shell find web/app web/components web/lib web/public web/server.mjs web/next.config.ts web/postcss.config.mjs web/tsconfig.json -type f 2>/dev/null)
+WEB_SOURCES := $(shell find web/app web/components web/lib web/public web/server.mjs web/proxy.ts web/next.config.ts web/postcss.config.mjs web/tsconfig.json -type f 2>/dev/null)
 
 web/.next/BUILD_ID: node_modules/.installed $(WEB_SOURCES)
 	npm run build

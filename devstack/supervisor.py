@@ -407,6 +407,8 @@ class Supervisor:
         env = dict(self.launch.variables)
         env["ECHOES_VAR_DIR"] = str(opts.var_dir)
         env["PYTHONUNBUFFERED"] = "1"
+        # Checkout return links and the like must point at the web app actually started.
+        env.setdefault("PUBLIC_URL", f"http://localhost:{opts.web_port}")
 
         if self.launch.database_url:
             self.console.say(f"Postgres: external ({_redact(self.launch.database_url)})")

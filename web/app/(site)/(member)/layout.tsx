@@ -1,0 +1,14 @@
+import { headers } from "next/headers";
+import type { ReactNode } from "react";
+
+import { requireUser } from "@/lib/api/server";
+import { PATH_HEADER } from "@/lib/request-path";
+
+/**
+ * Pages for signed-in people. Checking here, before any page streams its loading skeleton,
+ * lets a visitor get a real redirect to the log-in page (which brings them back afterwards).
+ */
+export default async function MemberLayout({ children }: { children: ReactNode }) {
+  await requireUser((await headers()).get(PATH_HEADER) ?? "/dashboard");
+  return children;
+}
