@@ -27,7 +27,6 @@ from api.events import EventPublisher, RenderProgressEvent, RenderStatusEvent, u
 from api.jobs import TaskName, enqueue_push
 from api.storage import new_key
 from assembly.encoding import size_for_aspect
-from assembly.process import FFmpegError
 from assembly.runner import render
 from assembly.timeline import (
     Clip,
@@ -280,5 +279,3 @@ async def after_render_job(ctx: dict[str, Any]) -> None:
                 ),
             )
 
-
-__all__ = ["FFmpegError", "after_render_job", "render_project"]

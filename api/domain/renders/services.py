@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db import models as m
 from api.domain.credits.announce import announce_credit_changes
 from api.domain.credits.services import CreditService
-from api.errors import Conflict, InvalidInput, NotFound
+from api.errors import Conflict, NotFound
 from api.events import EventPublisher, RenderStatusEvent, user_owner
 from api.jobs import Queues, abort_render_project, enqueue_render_project
 from api.storage import MediaSigner, Storage
@@ -222,5 +222,3 @@ class RenderService:
             height=render.height or 0,
         )
 
-
-__all__ = ["InvalidInput", "RenderService"]

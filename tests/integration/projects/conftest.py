@@ -4,7 +4,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from tests.integration.helpers import make_admin, sign_up
+from tests.integration.helpers import make_admin
 from tests.paths import PHOTOS
 
 
@@ -28,5 +28,3 @@ async def give_credits(client: AsyncTestClient[Any], database_url: str, user: di
     )
     assert response.status_code == 201, response.text
 
-
-__all__ = ["give_credits", "new_project", "photo_files", "sign_up"]

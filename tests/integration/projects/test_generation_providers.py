@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -292,5 +292,3 @@ def _env_for(s: Settings) -> dict[str, str]:
 async def _spawn_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "worker", cwd=REPO_ROOT, env=env)
 
-
-__all__: list[Callable[..., Any]] = []
