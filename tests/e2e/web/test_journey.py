@@ -120,6 +120,7 @@ async def test_a_visitor_tries_signs_up_buys_makes_and_shares_a_video(
             if r.method == "POST" and r.url.endswith("/photos")
             else None,
         )
+        await page.locator("[data-testid=photo-uploader][data-ready=true]").wait_for()
         await page.get_by_label("Add photos").set_input_files(
             [PHOTOS / name for name in PROJECT_PHOTOS]
         )

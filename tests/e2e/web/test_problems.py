@@ -64,6 +64,7 @@ async def test_the_editor_explains_refused_files_and_missing_credits(
         await context.add_cookies(cookies)
         page = await context.new_page()
         await page.goto(f"/projects/{project['id']}")
+        await page.locator("[data-testid=photo-uploader][data-ready=true]").wait_for()
         await page.get_by_label("Add photos").set_input_files(
             [PHOTOS / "bad_tiny.jpg", PHOTOS / "astronaut.jpg", PHOTOS / "hubble.jpg"]
         )

@@ -43,6 +43,9 @@ let nextKey = 0;
 export function PhotoUploader({ projectId, capacity, onClipAdded }: PhotoUploaderProps) {
   const [items, setItems] = useState<UploadItem[]>([]);
   const [dragging, setDragging] = useState(false);
+  // Set once React has attached the handlers: files chosen before that would be lost.
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
   const queue = useRef<UploadItem[]>([]);
   const running = useRef(0);
   const callbacks = useRef({ onClipAdded, projectId });
@@ -140,7 +143,7 @@ export function PhotoUploader({ projectId, capacity, onClipAdded }: PhotoUploade
   const busy = items.some((item) => item.state === "waiting" || item.state === "preparing" || item.state === "uploading");
 
   return (
-    <div className="flex flex-col gap-3" data-testid="photo-uploader">
+    <div className="flex flex-col gap-3" data-testid="photo-uploader" data-ready={ready ? "true" : "false"}>
       <label
         onDragOver={(event) => {
           event.preventDefault();
