@@ -8,6 +8,7 @@ tests can count what a client really sent. The server speaks HTTP/1.1 with keep-
 
 from __future__ import annotations
 
+import abc
 import json
 import threading
 import traceback
@@ -60,7 +61,7 @@ class ScriptedFailure:
     headers: dict[str, str]
 
 
-class FakeHTTPServer:
+class FakeHTTPServer(abc.ABC):
     """Base of the provider fakes; use as a context manager (or ``start``/``stop``)."""
 
     def __init__(self) -> None:
@@ -147,8 +148,9 @@ class FakeHTTPServer:
                 if (method is None or r.method == method) and r.path.startswith(path_prefix)
             )
 
+    @abc.abstractmethod
     def route(self, request: FakeRequest) -> Reply:
-        raise NotImplementedError
+        """Answer one request: each fake implements its service's routes here."""
 
     def _scripted_failure(self, request: FakeRequest) -> Reply | None:
         with self.lock:

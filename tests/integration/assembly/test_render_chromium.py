@@ -26,7 +26,8 @@ from tests.integration.assembly.conftest import FPS, HEIGHT, WIDTH
 CHROMIUM = (
     shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 )
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine")
+if CHROMIUM is None:  # a missing browser must fail loudly, not pass quietly as a skip
+    raise RuntimeError("Chromium is required for these tests: apt-get install -y chromium")
 
 PLAY = """
 new Promise(resolve => {
