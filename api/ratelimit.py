@@ -23,14 +23,15 @@ class RateLimiter:
             _, count, ttl = await pipe.execute()
         if count > limit:
             retry_after = max(int(ttl), 1)
-            raise RateLimited(message.format(wait=_wait_text(retry_after)), retry_after=retry_after)
+            raise RateLimited(message.format(wait=describe_wait(retry_after)), retry_after=retry_after)
 
     async def reset(self, action: str, subject: str) -> None:
         await self.redis.delete(f"{self.prefix}ratelimit:{action}:{subject}")
 
 
-def _wait_text(seconds: int) -> str:
+def describe_wait(seconds: int) -> str:
+    """How long until a limit lifts, as a person would say it ("about 3 hours")."""
     if seconds < 90:
-        return f"{seconds} seconds"
+        return "a minute or two"
     minutes = round(seconds / 60)
-    return f"{minutes} minutes" if minutes < 90 else f"{round(seconds / 3600)} hours"
+    return f"about {minutes} minutes" if minutes < 90 else f"about {round(seconds / 3600)} hours"

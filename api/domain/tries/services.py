@@ -18,18 +18,10 @@ from api.domain.tries.schemas import FreeTryClip
 from api.errors import NotFound, RateLimited
 from api.events import ClipStatusEvent, EventPublisher, visitor_owner
 from api.jobs import Queues, enqueue_generate_clip
+from api.ratelimit import describe_wait
 from api.storage import MediaSigner, Storage
 
 log = structlog.get_logger()
-
-
-def _human_wait(seconds: int) -> str:
-    if seconds < 90:
-        return "in a minute or two"
-    minutes = round(seconds / 60)
-    if minutes < 90:
-        return f"in about {minutes} minutes"
-    return f"in about {round(seconds / 3600)} hours"
 
 
 class FreeTryService:
@@ -71,7 +63,7 @@ class FreeTryService:
                 retry_after = max(1, int((next_at - now).total_seconds()))
                 raise RateLimited(
                     "You have already made your free clip. You can make another one "
-                    f"{_human_wait(retry_after)} (after {next_at:%H:%M} UTC), "
+                    f"in {describe_wait(retry_after)} (after {next_at:%H:%M} UTC), "
                     "or create an account to bring more photos to life.",
                     retry_after=retry_after,
                     nextAvailableAt=next_at.isoformat(),

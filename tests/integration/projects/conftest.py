@@ -4,6 +4,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from tests.integration.conftest import wait_until
 from tests.integration.helpers import make_admin
 from tests.paths import PHOTOS
 
@@ -28,3 +29,15 @@ async def give_credits(client: AsyncTestClient[Any], database_url: str, user: di
     )
     assert response.status_code == 201, response.text
 
+
+
+async def wait_clips_settled(
+    client: AsyncTestClient[Any], project_id: str, *, timeout: float = 180
+) -> dict[str, Any]:
+    """The project, once none of its clips is queued or generating any more."""
+
+    async def settled() -> dict[str, Any] | None:
+        body = (await client.get(f"/api/projects/{project_id}")).json()
+        return None if any(c["status"] in ("queued", "generating") for c in body["clips"]) else body
+
+    return await wait_until(settled, timeout=timeout, interval=0.2)

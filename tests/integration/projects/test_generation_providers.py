@@ -24,7 +24,12 @@ from tests.fakes.runpod_fake import RunpodFake
 from tests.fakes.runway_fake import RunwayFake
 from tests.integration.conftest import wait_until
 from tests.integration.helpers import make_admin, sign_up, sql
-from tests.integration.projects.conftest import give_credits, new_project, photo_files
+from tests.integration.projects.conftest import (
+    give_credits,
+    new_project,
+    photo_files,
+    wait_clips_settled,
+)
 from tests.paths import REPO_ROOT
 from worker.context import WorkerResources
 from worker.main import build_workers
@@ -118,21 +123,13 @@ async def _project_with_photos(client: AsyncTestClient[Any], database_url: str, 
     return me, project
 
 
-async def _settled(client: AsyncTestClient[Any], project_id: str, timeout: float = 180) -> list[dict[str, Any]]:
-    async def done() -> list[dict[str, Any]] | None:
-        clips = (await client.get(f"/api/projects/{project_id}")).json()["clips"]
-        return None if any(c["status"] in ("queued", "generating") for c in clips) else clips
-
-    return await wait_until(done, timeout=timeout, interval=0.2)
-
-
 async def test_ten_clips_through_runway(settings: Settings, runway: RunwayFake, clean_db: None, tmp_path: Path) -> None:
     s = provider_settings(settings, runway=runway, runpod=None, WORKER_CLIPS_CONCURRENCY="10")
     async with running(s) as (client, _):
         _, project = await _project_with_photos(client, s.database_url, TEN, 9)
         started = time.perf_counter()
         assert (await client.post(f"/api/projects/{project['id']}/generate")).status_code == 202
-        clips = await _settled(client, project["id"])
+        clips = (await wait_clips_settled(client, project["id"]))["clips"]
         elapsed = time.perf_counter() - started
         assert [c["status"] for c in clips] == ["succeeded"] * 10
         assert {c["provider"] for c in clips} == {"runway"}
@@ -165,7 +162,7 @@ async def test_ten_clips_through_runpod_running_our_handler(
         _, project = await _project_with_photos(client, s.database_url, TEN, 9)
         started = time.perf_counter()
         await client.post(f"/api/projects/{project['id']}/generate")
-        clips = await _settled(client, project["id"])
+        clips = (await wait_clips_settled(client, project["id"]))["clips"]
         elapsed = time.perf_counter() - started
     assert [c["status"] for c in clips] == ["succeeded"] * 10
     assert {c["provider"] for c in clips} == {"runpod"}
@@ -180,7 +177,7 @@ async def test_runway_down_fails_over_to_runpod(
     async with running(s) as (client, _):
         _, project = await _project_with_photos(client, s.database_url, TEN, 9)
         await client.post(f"/api/projects/{project['id']}/generate")
-        clips = await _settled(client, project["id"])
+        clips = (await wait_clips_settled(client, project["id"]))["clips"]
     assert [c["status"] for c in clips] == ["succeeded"] * 10
     assert {c["provider"] for c in clips} == {"runpod"}
     assert (await sql(s.database_url, "SELECT credit_balance FROM users"))[0]["credit_balance"] == 0
@@ -197,7 +194,7 @@ async def test_both_providers_down_fail_refund_once_and_land_in_dead_letters(
         me, project = await _project_with_photos(client, s.database_url, ("coffee.jpg",), 0)
         assert (await client.post(f"/api/projects/{project['id']}/generate")).status_code == 202
         assert (await client.get("/api/me")).json()["creditBalance"] == 0
-        clips = await _settled(client, project["id"], timeout=240)
+        clips = (await wait_clips_settled(client, project["id"], timeout=240))["clips"]
         assert clips[0]["status"] == "failed"
         assert "try again" in clips[0]["error"]
         assert (await client.get("/api/me")).json()["creditBalance"] == 1
@@ -214,7 +211,7 @@ async def test_both_providers_down_fail_refund_once_and_land_in_dead_letters(
         await asyncio.sleep(1.1)  # the providers' circuit cool-down (1 s) must pass
         retried = await client.post(f"/api/admin/failed-jobs/{clips[0]['id']}/retry")
         assert retried.status_code == 202
-        clips = await _settled(client, project["id"])
+        clips = (await wait_clips_settled(client, project["id"]))["clips"]
         assert clips[0]["status"] == "succeeded"
         assert (await client.get("/api/admin/failed-jobs")).json()["total"] == 0
         assert (await client.get("/api/me")).json()["creditBalance"] == 1
@@ -267,7 +264,7 @@ async def test_a_worker_killed_mid_generation_is_resumed_and_charges_once(
                 await first.wait()
             second = await _spawn_worker(env)
             try:
-                clips = await _settled(client, project["id"], timeout=120)
+                clips = (await wait_clips_settled(client, project["id"], timeout=120))["clips"]
             finally:
                 second.send_signal(signal.SIGTERM)
                 await second.wait()

@@ -7,18 +7,13 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from tests.integration.conftest import wait_until
 from tests.integration.helpers import sign_up, sql
-from tests.integration.projects.conftest import give_credits, new_project, photo_files
-
-
-async def _wait_clips(client: AsyncTestClient[Any], project_id: str, *, timeout: float = 120) -> dict[str, Any]:
-    async def settled() -> dict[str, Any] | None:
-        body = (await client.get(f"/api/projects/{project_id}")).json()
-        busy = [c for c in body["clips"] if c["status"] in ("queued", "generating")]
-        return None if busy else body
-
-    return await wait_until(settled, timeout=timeout, interval=0.2)
+from tests.integration.projects.conftest import (
+    give_credits,
+    new_project,
+    photo_files,
+    wait_clips_settled,
+)
 
 
 async def test_create_list_get_rename_and_delete_a_project(client: AsyncTestClient[Any], settings: Any) -> None:
@@ -120,7 +115,7 @@ async def test_generate_edit_regenerate_and_reorder_with_a_real_worker(
     assert (await client.post(f"/api/projects/{project['id']}/generate")).status_code == 202
     busy = await client.post(f"/api/projects/{project['id']}/clips/{clips[0]['id']}/regenerate", json={})
     assert busy.status_code == 409 and busy.json()["code"] == "CLIP_BUSY"
-    body = await _wait_clips(client, project["id"])
+    body = await wait_clips_settled(client, project["id"])
     assert [c["status"] for c in body["clips"]] == ["succeeded", "succeeded"]
     assert all(c["watermarked"] is False and c["videoUrl"] and c["posterUrl"] for c in body["clips"])
     assert (await client.get("/api/me")).json()["creditBalance"] == 10 - 2
@@ -130,7 +125,7 @@ async def test_generate_edit_regenerate_and_reorder_with_a_real_worker(
         r = await client.post(f"/api/projects/{project['id']}/clips/{clips[1]['id']}/regenerate", json={})
         assert r.status_code == 202, r.text
         spent.append((r.json()["creditsSpent"], r.json()["freeRegenerationsLeft"]))
-        await _wait_clips(client, project["id"])
+        await wait_clips_settled(client, project["id"])
     assert spent == [(0, 2), (0, 1), (0, 0), (1, 0)]
     assert (await client.get("/api/me")).json()["creditBalance"] == 10 - 2 - 1
 
