@@ -8,7 +8,6 @@ racing a slow first attempt) record one result and clean up the other's files.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 import time
 import uuid
@@ -42,80 +41,37 @@ from api.jobs import (
 from api.storage import new_key
 from assembly.clipmaker import ClipInfo, finish_clip, make_local_clip
 from worker.context import WorkerResources
+from worker.progress import JobProgress
 from worker.providers import ContentRefused, JobRef, MotionRequest
 
 log = structlog.get_logger()
 
-HEARTBEAT_SECONDS = 15
-PROGRESS_FLUSH_SECONDS = 0.5
 FAILED_FOR_GOOD = (
     "We could not animate this photo. Please try again in a few minutes, or with another photo."
 )
 
 
-class GenerationProgress:
-    """Collects progress from the provider and ffmpeg; writes it out at a steady pace.
+def clip_progress(res: WorkerResources, job: Any, clip: ClipSnapshot, events: EventPublisher) -> JobProgress:
+    """Progress of one generation: the clip row (while it is still this generation's) and a
+    ``clip.progress`` event for its owner."""
 
-    Progress callbacks may fire many times a second; the clip row is updated at most every
-    ``PROGRESS_FLUSH_SECONDS`` and the SAQ job is touched every ``HEARTBEAT_SECONDS`` so a
-    long generation is never mistaken for a stuck one.
-    """
-
-    def __init__(
-        self, res: WorkerResources, job: Any, clip: ClipSnapshot, events: EventPublisher
-    ) -> None:
-        self.res = res
-        self.job = job
-        self.clip_id = clip.id
-        self.project_id = clip.project_id
-        self.owner = clip.owner
-        self.generation = clip.generation
-        self.events = events
-        self.value = 0.02
-        self._written = -1.0
-        self._task: asyncio.Task[None] | None = None
-
-    def update(self, fraction: float) -> None:
-        self.value = max(self.value, min(max(fraction, 0.0), 0.99))
-
-    async def update_async(self, fraction: float) -> None:
-        self.update(fraction)
-
-    async def _run(self) -> None:
-        last_heartbeat = time.monotonic()
-        heartbeat_every = min(HEARTBEAT_SECONDS, max((self.job.heartbeat or 0) / 3, 1.0))
-        while True:
-            await asyncio.sleep(PROGRESS_FLUSH_SECONDS)
-            if self.value - self._written >= 0.01:
-                self._written = self.value
-                async with self.res.session() as session:
-                    await session.execute(
-                        sa.update(m.Clip)
-                        .where(
-                            m.Clip.id == self.clip_id,
-                            m.Clip.generation == self.generation,
-                            m.Clip.status == m.ClipStatus.GENERATING,
-                        )
-                        .values(progress=self._written)
-                    )
-                    await session.commit()
-                await self.events.publish(
-                    self.owner,
-                    ClipProgressEvent(clip_id=self.clip_id, project_id=self.project_id, progress=self._written),
+    async def write(progress: float) -> None:
+        async with res.session() as session:
+            await session.execute(
+                sa.update(m.Clip)
+                .where(
+                    m.Clip.id == clip.id,
+                    m.Clip.generation == clip.generation,
+                    m.Clip.status == m.ClipStatus.GENERATING,
                 )
-            if time.monotonic() - last_heartbeat >= heartbeat_every:
-                last_heartbeat = time.monotonic()
-                await self.job.update()
+                .values(progress=progress)
+            )
+            await session.commit()
+        await events.publish(
+            clip.owner, ClipProgressEvent(clip_id=clip.id, project_id=clip.project_id, progress=progress)
+        )
 
-    async def __aenter__(self) -> GenerationProgress:
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+    return JobProgress(job, write)
 
 
 class Made(msgspec.Struct, frozen=True):
@@ -126,7 +82,7 @@ class Made(msgspec.Struct, frozen=True):
 
 
 async def _make(
-    res: WorkerResources, clip: ClipSnapshot, workdir: Path, progress: GenerationProgress,
+    res: WorkerResources, clip: ClipSnapshot, workdir: Path, progress: JobProgress,
     on_submitted: Any,
 ) -> Made:
     """Run the provider chain and bring its output into the stored clip format.
@@ -241,7 +197,7 @@ async def generate_clip(ctx: dict[str, Any], *, clip_id: str) -> dict[str, Any]:
     video_key = new_key("clips", "clip.mp4")
     poster_key = new_key("clips", "poster.jpg")
     try:
-        async with GenerationProgress(res, job, snapshot, events) as progress:
+        async with clip_progress(res, job, snapshot, events) as progress:
             with tempfile.TemporaryDirectory(dir=res.scratch_dir) as tmp:
                 made = await _make(res, snapshot, Path(tmp), progress, record_submission)
                 res.storage.put_file(video_key, Path(tmp) / "clip.mp4")

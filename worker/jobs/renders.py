@@ -8,10 +8,7 @@ job that runs twice records one video.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +36,7 @@ from assembly.timeline import (
 )
 from assembly.watermark import render_watermark_png
 from worker.context import WorkerResources
+from worker.progress import JobProgress
 
 log = structlog.get_logger()
 
@@ -53,7 +51,6 @@ RENDER_FAILED = (
     "We could not make your video this time. Please try again; if it keeps failing, "
     "try another transition or music track."
 )
-PROGRESS_FLUSH_SECONDS = 0.5
 
 
 class RenderRejected(Exception):
@@ -132,45 +129,28 @@ async def render_project(ctx: dict[str, Any], *, render_id: str) -> dict[str, An
             owner, RenderStatusEvent(render_id=rid, project_id=project_id, status=m.RenderStatus.RENDERING, progress=0.01)
         )
 
-        latest = {"value": 0.01, "written": 0.0}
+        async def write_progress(progress: float) -> None:
+            async with res.session() as session:
+                await session.execute(
+                    sa.update(m.Render)
+                    .where(m.Render.id == rid, m.Render.status == m.RenderStatus.RENDERING)
+                    .values(progress=progress)
+                )
+                await session.commit()
+            await events.publish(
+                owner, RenderProgressEvent(render_id=rid, project_id=project_id, progress=progress)
+            )
 
-        def on_progress(fraction: float) -> None:
-            latest["value"] = max(latest["value"], min(fraction, 0.99))
-
-        async def flush_progress() -> None:
-            beat = time.monotonic()
-            while True:
-                await asyncio.sleep(PROGRESS_FLUSH_SECONDS)
-                if latest["value"] - latest["written"] >= 0.01:
-                    latest["written"] = latest["value"]
-                    async with res.session() as session:
-                        await session.execute(
-                            sa.update(m.Render)
-                            .where(m.Render.id == rid, m.Render.status == m.RenderStatus.RENDERING)
-                            .values(progress=latest["written"])
-                        )
-                        await session.commit()
-                    await events.publish(
-                        owner, RenderProgressEvent(render_id=rid, project_id=project_id, progress=latest["written"])
-                    )
-                if time.monotonic() - beat > 20:
-                    beat = time.monotonic()
-                    await job.update()
-
-        reporter = asyncio.create_task(flush_progress())
         out, poster = workdir / "video.mp4", workdir / "poster.jpg"
         try:
-            result = await render(
-                timeline, out, poster=poster, progress=on_progress, beat_sync=beat_sync,
-                workdir=workdir,
-            )
+            async with JobProgress(job, write_progress, start=0.01) as progress:
+                result = await render(
+                    timeline, out, poster=poster, progress=progress.update, beat_sync=beat_sync,
+                    workdir=workdir,
+                )
         except ValueError as exc:
             await _finish_failed(res, rid, _explain(exc), repr(exc))
             return {"rejected": str(exc)}
-        finally:
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
 
         video_key = new_key("renders", "video.mp4")
         poster_key = new_key("renders", "poster.jpg")
