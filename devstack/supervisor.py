@@ -1,7 +1,7 @@
 """``make run``: start the whole product as child processes and stop all of it on Ctrl-C.
 
 Order of events: embedded Postgres and Redis (unless ``DATABASE_URL`` / ``REDIS_URL`` name real
-servers) -> migrations -> API, worker, web app -> wait for health -> banner. Any child that
+servers), embedded SeaweedFS with ``--storage s3`` (unless ``STORAGE_URL`` is set) -> migrations -> API, worker, web app -> wait for health -> banner. Any child that
 exits on its own brings everything down with a non-zero status and its last log lines;
 Ctrl-C, SIGTERM or SIGHUP stop the app processes in reverse order, then Redis, then Postgres,
 and exit 0.
@@ -46,6 +46,8 @@ import psutil
 from devstack.services import (
     EmbeddedPostgres,
     EmbeddedRedis,
+    EmbeddedSeaweedFS,
+    S3Credentials,
     ServiceError,
     describe_port_owner,
     parent_death_signal,
@@ -92,6 +94,8 @@ class Options:
     var_dir: Path
     pg_port: int
     redis_port: int
+    storage: str
+    s3_port: int
     api_port: int
     web_port: int
     web: bool
@@ -106,6 +110,7 @@ class LaunchEnvironment:
     variables: Mapping[str, str]
     database_url: str | None
     redis_url: str | None
+    storage_url: str | None
     colour: bool
 
 
@@ -118,6 +123,7 @@ def read_launch_environment(
         variables=env,
         database_url=env.get("DATABASE_URL") or None,
         redis_url=env.get("REDIS_URL") or None,
+        storage_url=env.get("STORAGE_URL") or None,
         colour=stream.isatty() and "NO_COLOR" not in env and env.get("TERM") != "dumb",
     )
 
@@ -139,6 +145,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     run.add_argument(
         "--redis-port", type=int, default=63799, help="embedded Redis port (default: %(default)s)"
+    )
+    run.add_argument(
+        "--storage",
+        choices=("local", "s3"),
+        default="local",
+        help="media on local disk, or in an embedded SeaweedFS over S3 (default: %(default)s)",
+    )
+    run.add_argument(
+        "--s3-port", type=int, default=58333, help="embedded SeaweedFS S3 port (default: %(default)s)"
     )
     run.add_argument("--api-port", type=int, default=8000, help="API port (default: %(default)s)")
     run.add_argument(
@@ -167,6 +182,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         var_dir=args.var_dir.resolve(),
         pg_port=args.pg_port,
         redis_port=args.redis_port,
+        storage=args.storage,
+        s3_port=args.s3_port,
         api_port=args.api_port,
         web_port=args.web_port,
         web=args.web,
@@ -356,7 +373,7 @@ class Supervisor:
         )
         self.wakeup = _Wakeup()
         self.children: list[_ManagedProcess] = []
-        self.services: list[EmbeddedPostgres | EmbeddedRedis] = []
+        self.services: list[EmbeddedPostgres | EmbeddedRedis | EmbeddedSeaweedFS] = []
         self._service_watchers: list[threading.Thread] = []
         self._stop_signal: int | None = None
 
@@ -440,6 +457,25 @@ class Supervisor:
             )
             env["REDIS_URL"] = redis.start()
             self._supervise_service(redis, stack)
+        self._check_stop()
+
+        if self.launch.storage_url:
+            self.console.say(f"Storage: external ({_redact(self.launch.storage_url)})")
+        elif opts.storage == "s3":
+            seaweedfs = EmbeddedSeaweedFS(
+                opts.var_dir / "seaweedfs",
+                credentials=S3Credentials.load_or_create(opts.var_dir / "s3-credentials.json"),
+                port=opts.s3_port,
+                log_path=opts.var_dir / "log" / "seaweedfs.log",
+            )
+            self.console.say(
+                f"Storage: embedded SeaweedFS, S3 on 127.0.0.1:{opts.s3_port} (data {seaweedfs.data_dir})"
+            )
+            seaweedfs.start()
+            self._supervise_service(seaweedfs, stack)
+            env.update(seaweedfs.environment())
+        else:
+            self.console.say(f"Storage: local disk ({opts.var_dir / 'media'})")
         self._check_stop()
 
         self._migrate(env)
@@ -588,6 +624,8 @@ class Supervisor:
             )
             if not url
         ]
+        if opts.storage == "s3" and not self.launch.storage_url:
+            embedded.append("SeaweedFS")
         api = f"http://127.0.0.1:{opts.api_port}"
         if web:
             headline = f"Echoes is running: http://localhost:{opts.web_port}  (API {api}, docs /api/schema)"
@@ -614,7 +652,7 @@ class Supervisor:
         self.children.clear()
 
     def _supervise_service(
-        self, service: EmbeddedPostgres | EmbeddedRedis, stack: contextlib.ExitStack
+        self, service: EmbeddedPostgres | EmbeddedRedis | EmbeddedSeaweedFS, stack: contextlib.ExitStack
     ) -> None:
         """Stop ``service`` when ``stack`` closes; wake the main loop if it dies before that."""
 
@@ -628,7 +666,7 @@ class Supervisor:
         self.services.append(service)
         stack.callback(self._stop_service, service)
 
-    def _stop_service(self, service: EmbeddedPostgres | EmbeddedRedis) -> None:
+    def _stop_service(self, service: EmbeddedPostgres | EmbeddedRedis | EmbeddedSeaweedFS) -> None:
         self.console.say(f"stopping {service.service_name}")
         service.stop()
         self.services.remove(service)

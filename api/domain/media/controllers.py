@@ -7,12 +7,8 @@ missing signature answers 403 without saying which; a valid URL for a deleted ob
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
-import anyio
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter
@@ -20,21 +16,8 @@ from litestar.response import Stream
 
 from api.domain.accounts.auth import PUBLIC
 from api.errors import EchoesError, Forbidden, NotFound
-from api.storage import MediaSigner, Storage
+from api.storage import MediaUrls, ObjectNotFound, Storage, content_disposition, content_type_for
 
-CONTENT_TYPES = {
-    ".mp4": "video/mp4",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/mp4",
-    ".aac": "audio/aac",
-    ".wav": "audio/wav",
-    ".ogg": "audio/ogg",
-}
-CHUNK = 256 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -61,23 +44,6 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-async def _read(path: Path, start: int, length: int) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as fh:
-        await fh.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = await fh.read(min(CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-
-
-def content_disposition(filename: str) -> str:
-    ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "echoes"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-
-
 class MediaController(Controller):
     opt = PUBLIC
     path = "/media"
@@ -88,7 +54,7 @@ class MediaController(Controller):
         self,
         key: FromPath[str],
         storage: NamedDependency[Storage],
-        signer: NamedDependency[MediaSigner],
+        signer: NamedDependency[MediaUrls],
         exp: FromQuery[str | None] = None,
         sig: FromQuery[str | None] = None,
         dl: FromQuery[str | None] = None,
@@ -98,9 +64,8 @@ class MediaController(Controller):
         if not signer.verify(key, exp, sig, dl):
             raise Forbidden("This link has expired or is not valid. Reload the page to get a fresh one.")
         try:
-            path = storage.local_path(key)
-            size = path.stat().st_size
-        except (ValueError, FileNotFoundError):
+            size = await storage.size(key)
+        except (ValueError, ObjectNotFound):
             raise NotFound("This file no longer exists.") from None
         headers = {
             "Accept-Ranges": "bytes",
@@ -109,14 +74,14 @@ class MediaController(Controller):
         }
         if dl:
             headers["Content-Disposition"] = content_disposition(dl)
-        media_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        media_type = content_type_for(key)
         byte_range = parse_range(range_header, size)
         if byte_range is None:
             headers["Content-Length"] = str(size)
-            return Stream(_read(path, 0, size), media_type=media_type, headers=headers)
+            return Stream(storage.read_range(key, 0, size), media_type=media_type, headers=headers)
         start, end = byte_range
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         headers["Content-Length"] = str(end - start + 1)
         return Stream(
-            _read(path, start, end - start + 1), media_type=media_type, headers=headers, status_code=206
+            storage.read_range(key, start, end - start + 1), media_type=media_type, headers=headers, status_code=206
         )

@@ -21,12 +21,16 @@ import psutil
 import pytest
 from redis import Redis
 
+from api.config import S3Settings
+from api.storage import S3Storage
 from devstack.services import (
     POSTGRES_SYSTEM_USER,
     AlreadyRunningError,
     EmbeddedPostgres,
     EmbeddedRedis,
+    EmbeddedSeaweedFS,
     PortInUseError,
+    S3Credentials,
     free_port,
 )
 from tests.paths import REPO_ROOT
@@ -239,6 +243,39 @@ def test_redis_on_a_busy_port_fails_clearly(
         EmbeddedRedis(server_dir / "redis", port=port).start()
 
 
+def _s3(server: EmbeddedSeaweedFS) -> S3Storage:
+    env = server.environment()
+    return S3Storage(S3Settings.from_env(env["STORAGE_URL"], env))
+
+
+async def test_seaweedfs_keeps_objects_across_restarts_and_stop_leaves_no_process(
+    server_dir: Path,
+) -> None:
+    credentials = S3Credentials.load_or_create(server_dir / "s3-credentials.json")
+    assert S3Credentials.load_or_create(server_dir / "s3-credentials.json") == credentials
+    assert (server_dir / "s3-credentials.json").stat().st_mode & 0o077 == 0
+    server = EmbeddedSeaweedFS(server_dir / "seaweedfs", credentials=credentials)
+    server.start()
+    await _s3(server).put_bytes("clips/kept/clip.mp4", b"frames")
+    assert server.pid is not None
+    tree = _process_tree(server.pid)
+    listening = {c.laddr.port for p in tree for c in p.net_connections() if c.status == psutil.CONN_LISTEN}
+    assert server.port in listening and not listening & {8333, 8888, 9333, 9340, 23646, 7333, 8181, 9101}
+    server.stop()
+    assert _alive(tree) == []
+
+    with EmbeddedSeaweedFS(server_dir / "seaweedfs", credentials=credentials) as again:
+        assert await _s3(again).read_bytes("clips/kept/clip.mp4") == b"frames"
+
+
+def test_second_seaweedfs_on_the_same_data_dir_is_refused(server_dir: Path) -> None:
+    credentials = S3Credentials.load_or_create(server_dir / "s3-credentials.json")
+    with EmbeddedSeaweedFS(server_dir / "seaweedfs", credentials=credentials) as running:
+        with pytest.raises(AlreadyRunningError, match="still running") as refused:
+            EmbeddedSeaweedFS(server_dir / "seaweedfs", credentials=credentials).start()
+        assert refused.value.pid == running.pid
+
+
 class _Supervised:
     """``python -m devstack run`` with its output collected line by line."""
 
@@ -252,7 +289,7 @@ class _Supervised:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+            env={k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "STORAGE_URL")},
         )
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -336,6 +373,26 @@ def test_supervisor_runs_the_stack_and_ctrl_c_stops_everything_in_order(server_d
     assert (server_dir / "var" / "postgres" / "PG_VERSION").exists()
     assert (server_dir / "var" / "media").is_dir()
     assert "worker ready" in (server_dir / "var" / "log" / "worker.log").read_text()
+
+
+def test_supervisor_with_s3_storage_runs_seaweedfs_and_points_the_app_at_it(server_dir: Path) -> None:
+    show = "import os, time; print('storage', os.environ['STORAGE_URL'], os.environ['AWS_ACCESS_KEY_ID']); time.sleep(300)"
+    s3_port = free_port()
+    run = _Supervised([*_stand_in_args(server_dir, worker=show), "--storage", "s3", "--s3-port", str(s3_port)])
+    try:
+        run.wait_for("Echoes is running")
+        run.wait_for("storage s3://")
+        tree = _process_tree(run.process.pid)
+        assert any(" mini " in _cmdline(p) for p in tree)
+        run.process.send_signal(signal.SIGINT)
+        assert run.process.wait(timeout=30) == 0, run.output
+    finally:
+        run.process.kill()
+    assert _alive(tree) == []
+    credentials = S3Credentials.load_or_create(server_dir / "var" / "s3-credentials.json")
+    assert f"storage s3://echoes?endpoint=http://127.0.0.1:{s3_port}&region=us-east-1 {credentials.access_key_id}" in run.output
+    stops = [line.split("stopping ", 1)[1] for line in run.lines if "| stopping " in line]
+    assert stops == ["worker", "api", "SeaweedFS", "Redis", "Postgres"], run.output
 
 
 def test_supervisor_stops_everything_when_a_child_dies(server_dir: Path) -> None:
