@@ -1,28 +1,38 @@
-"""Sessions (a JWT in an HttpOnly, SameSite cookie, via Litestar's JWTCookieAuth), guards
-and CSRF protection."""
+"""Authentication (the session cookie checked against its ``user_sessions`` row on every
+request), guards and CSRF protection."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from litestar import Response
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.security.jwt import JWTCookieAuth, Token
+from litestar.middleware import ASGIMiddleware
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api.config import Settings
 from api.db import models as m
+from api.domain.accounts.sessions import (
+    ACCESS_COOKIE,
+    AccessTokenExpired,
+    SessionService,
+    SessionTokens,
+)
 from api.errors import Forbidden
+from api.security.keys import Keys, as_text
 
-SESSION_COOKIE = "echoes_session"
+SESSION_COOKIE = ACCESS_COOKIE
 CSRF_COOKIE = "echoes_csrf"
 CSRF_HEADER = "x-csrf-token"
-SESSION_LIFETIME = timedelta(days=14)
 PUBLIC = {"exclude_from_auth": True}
 
 
@@ -31,64 +41,101 @@ class CurrentUser(msgspec.Struct, frozen=True):
     email: str
     display_name: str
     role: m.UserRole
+    session_id: uuid.UUID
 
     @property
     def is_admin(self) -> bool:
         return self.role == m.UserRole.ADMIN
 
 
-class SessionIssuer:
-    """Issues session cookies; a thin, injectable wrapper around the JWT cookie auth."""
+class SessionCookieMiddleware(JWTCookieAuthenticationMiddleware):
+    """Reads the session from its cookie only, never from an ``Authorization`` header; the
+    ``retrieve_user_handler`` of :func:`build_auth` does the rest."""
 
-    def __init__(self, auth: JWTCookieAuth[CurrentUser, Token]) -> None:
-        self._auth = auth
-
-    def login(self, user_id: uuid.UUID, body: Any, *, status_code: int = 200) -> Response[Any]:
-        return self._auth.login(
-            identifier=str(user_id), response_body=body, response_status_code=status_code
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        result: AuthenticationResult = await self.retrieve_user_handler(
+            connection.cookies.get(self.auth_cookie_key), connection  # type: ignore[arg-type]
         )
+        return result
 
 
-def build_auth(settings: Settings, db: SQLAlchemyAsyncConfig) -> JWTCookieAuth[CurrentUser, Token]:
-    async def retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
-        try:
-            user_id = uuid.UUID(token.sub)
-        except ValueError:
-            return None
+def build_auth(
+    settings: Settings, keys: Keys, tokens: SessionTokens, db: SQLAlchemyAsyncConfig
+) -> JWTCookieAuth[CurrentUser, Token]:
+    async def authenticate(
+        cookie: str | None, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        """A genuine, unexpired access token whose session row is still active, or 401
+        (``ACCESS_TOKEN_EXPIRED`` when refreshing would help)."""
+        claims = tokens.read_access_token(cookie)
+        if claims is None:
+            raise NotAuthorizedException("No valid session cookie")
+        if claims.expires_at <= datetime.now(UTC):
+            raise AccessTokenExpired("Your session needs refreshing. Refresh it, then try again.")
         async with db.get_session() as session:
-            user = await session.get(m.User, user_id)
-        if user is None:
-            return None
-        return CurrentUser(id=user.id, email=user.email, display_name=user.display_name, role=user.role)
+            found = await SessionService(session, tokens).authenticate(claims)
+        if found is None:
+            raise NotAuthorizedException("The session has ended")
+        user, user_session = found
+        current = CurrentUser(
+            id=user.id, email=user.email, display_name=user.display_name, role=user.role,
+            session_id=user_session.id,
+        )
+        return AuthenticationResult(user=current, auth=claims)
 
     return JWTCookieAuth[CurrentUser, Token](
-        retrieve_user_handler=retrieve_user,
-        token_secret=settings.secret_key,
+        retrieve_user_handler=authenticate,  # type: ignore[arg-type]
+        token_secret=as_text(keys.session_jwt),
         key=SESSION_COOKIE,
-        default_token_expiration=SESSION_LIFETIME,
         samesite="lax",
         secure=settings.is_production,
         exclude=["^/api/schema", "^/media/"],
         exclude_opt_key="exclude_from_auth",
         openapi_security_scheme_name="SessionCookie",
+        authentication_middleware_class=SessionCookieMiddleware,
     )
 
 
-def build_csrf(settings: Settings) -> CSRFConfig:
+CSRF_EXCLUDE = ["^/api/webhooks/", "^/api/try"]
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+class CsrfTokenShapeMiddleware(ASGIMiddleware):
+    """Refuses an unsafe request whose CSRF header or cookie is not plain ASCII with 403.
+
+    Litestar's CSRF check compares the tokens with ``secrets.compare_digest``, which raises
+    on non-ASCII text: without this guard such a token would answer 500. Runs outside the
+    CSRF middleware (app-level middleware wraps it) and skips the same paths."""
+
+    scopes = (ScopeType.HTTP,)
+    exclude_path_pattern = tuple(CSRF_EXCLUDE)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope.get("method", "GET") not in _SAFE_METHODS:
+            connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
+            values = (connection.headers.get(CSRF_HEADER), connection.cookies.get(CSRF_COOKIE))
+            if any(value is not None and not value.isascii() for value in values):
+                raise PermissionDeniedException("CSRF token verification failed")
+        await next_app(scope, receive, send)
+
+
+def build_csrf(settings: Settings, keys: Keys) -> CSRFConfig:
     """Double-submit CSRF for unsafe methods. Stripe webhooks carry their own signature; the
     anonymous free try must work as a plain no-JavaScript form post and relies on SameSite
     cookies and its rate limits instead."""
     return CSRFConfig(
-        secret=settings.secret_key,
+        secret=as_text(keys.csrf),
         cookie_name=CSRF_COOKIE,
         header_name=CSRF_HEADER,
         cookie_secure=settings.is_production,
         cookie_samesite="lax",
-        exclude=["^/api/webhooks/", "^/api/try"],
+        exclude=CSRF_EXCLUDE,
     )
 
 
 def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    user = connection.user
+    # Not `connection.user`: it raises (a 500) where the authentication middleware did not
+    # run, as on the OPTIONS answers Litestar adds to every path.
+    user = connection.scope.get("user")
     if not isinstance(user, CurrentUser) or not user.is_admin:
         raise Forbidden("This page is for Echoes administrators.")

@@ -22,20 +22,20 @@ COMMON = frozenset(
 )
 
 
-def check_password_strength(password: str, *, email: str) -> None:
+def check_password_strength(password: str, *, email: str, field: str = "password") -> None:
     """Raise :class:`InvalidInput` with a sentence saying what to change."""
     if len(password) < MIN_LENGTH:
         raise InvalidInput(
-            f"Please choose a password of at least {MIN_LENGTH} characters.", field="password"
+            f"Please choose a password of at least {MIN_LENGTH} characters.", field=field
         )
     if len(password) > MAX_LENGTH:
-        raise InvalidInput(f"Passwords can be at most {MAX_LENGTH} characters.", field="password")
+        raise InvalidInput(f"Passwords can be at most {MAX_LENGTH} characters.", field=field)
     lowered = password.lower()
     local = email.split("@", 1)[0].lower()
     if lowered in COMMON or len(set(password)) < 4 or (len(local) >= 4 and local in lowered):
         raise InvalidInput(
             "That password is too easy to guess. Try a few unrelated words together.",
-            field="password",
+            field=field,
         )
 
 

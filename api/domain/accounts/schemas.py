@@ -42,3 +42,23 @@ class SignupResult(msgspec.Struct, rename="camel"):
 class CsrfToken(msgspec.Struct, rename="camel"):
     token: str
     header_name: str
+
+
+class PasswordChange(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    current_password: Annotated[str, msgspec.Meta(max_length=256)]
+    new_password: Annotated[str, msgspec.Meta(max_length=256)]
+
+
+class SignedInSession(msgspec.Struct, rename="camel"):
+    """One browser signed in to the account. ``network`` is coarse (IPv4 /24, IPv6 /48)."""
+
+    id: uuid.UUID
+    device: str
+    network: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    current: bool
+
+
+class SignedInSessionList(msgspec.Struct, rename="camel"):
+    items: list[SignedInSession]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db import models as m
 from api.domain.accounts.passwords import check_password_strength, hash_password, verify_password
 from api.domain.accounts.schemas import Me
-from api.domain.credits.services import SIGNUP_BONUS, CreditService
+from api.domain.credits.services import CreditService
 from api.errors import Conflict, EchoesError, InvalidInput, NotFound
 
 log = structlog.get_logger()
@@ -27,6 +27,12 @@ class InvalidCredentials(EchoesError):
     status_code = 401
     code = "INVALID_CREDENTIALS"
     title = "Wrong email or password"
+
+
+class WrongPassword(EchoesError):
+    status_code = 422
+    code = "WRONG_PASSWORD"
+    title = "Wrong password"
 
 
 class EmailTaken(Conflict):
@@ -61,7 +67,8 @@ class AccountService:
         self, *, email: str, password: str, display_name: str | None, referral_code: str | None,
         visitor_id: uuid.UUID | None,
     ) -> tuple[m.User, list[uuid.UUID], bool]:
-        """Create the account with its 1-credit bonus, link the referrer, claim free tries."""
+        """Create the account, link the referrer, claim free tries. The sign-up bonus waits
+        for a verified e-mail address (:meth:`CreditService.grant_verification_bonuses`)."""
         email = normalise_email(email)
         check_password_strength(password, email=email)
         name = (display_name or "").strip() or email.split("@", 1)[0]
@@ -92,9 +99,7 @@ class AccountService:
                     raise
         else:  # pragma: no cover - 32^8 codes make five collisions in a row practically impossible
             raise RuntimeError("could not allocate a referral code")
-        await CreditService(self.session).grant(
-            user.id, SIGNUP_BONUS, m.CreditKind.SIGNUP_BONUS, "signup"
-        )
+        await CreditService(self.session).grant_verification_bonuses(user.id)
         claimed = await self.claim_free_tries(user.id, visitor_id)
         await self.session.refresh(user)
         log.info("signup", user_id=str(user.id), referred=referrer_id is not None, claimed=len(claimed))
@@ -108,6 +113,23 @@ class AccountService:
         user = await self.session.scalar(sa.select(m.User).where(m.User.email == email)) if email else None
         if not await verify_password(user.password_hash if user else None, password) or user is None:
             raise InvalidCredentials("That email and password don't match an account. Please try again.")
+        return user
+
+    async def confirm_password(self, user: m.User, password: str) -> None:
+        """Raise :class:`WrongPassword` unless ``password`` is the account's current one
+        (for changes that a borrowed, signed-in browser must not be able to make)."""
+        if not await verify_password(user.password_hash, password):
+            raise WrongPassword("That is not your current password.", field="currentPassword")
+
+    async def change_password(self, user_id: uuid.UUID, *, current_password: str, new_password: str) -> m.User:
+        """Set a new password; the caller ends the account's other sessions in the same unit."""
+        user = await self.get(user_id)
+        await self.confirm_password(user, current_password)
+        check_password_strength(new_password, email=user.email, field="newPassword")
+        if new_password == current_password:
+            raise InvalidInput("Please choose a password different from the current one.", field="newPassword")
+        user.password_hash = await hash_password(new_password)
+        log.info("password_changed", user_id=str(user.id))
         return user
 
     async def claim_free_tries(self, user_id: uuid.UUID, visitor_id: uuid.UUID | None) -> list[uuid.UUID]:

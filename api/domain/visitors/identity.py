@@ -14,33 +14,39 @@ import uuid
 
 from litestar.datastructures import Cookie
 
+from api.security.keys import Keys
+
 VISITOR_COOKIE = "echoes_visitor"
 VISITOR_MAX_AGE = 365 * 24 * 3600
+_MAC_BYTES = 16
 
 
 class VisitorIdentity:
-    def __init__(self, secret: str, *, secure_cookie: bool) -> None:
-        self._key = hashlib.sha256(b"echoes-visitor\x00" + secret.encode()).digest()
-        self._ip_key = hashlib.sha256(b"echoes-client-ip\x00" + secret.encode()).digest()
+    def __init__(self, keys: Keys, *, secure_cookie: bool) -> None:
+        self._key = keys.visitor_cookie
+        self._ip_key = keys.client_ip
         self.secure_cookie = secure_cookie
 
-    def _sign(self, visitor_id: uuid.UUID) -> str:
-        mac = hmac.new(self._key, visitor_id.bytes, hashlib.sha256).digest()[:16]
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    def _mac(self, visitor_id: uuid.UUID) -> bytes:
+        return hmac.new(self._key, visitor_id.bytes, hashlib.sha256).digest()[:_MAC_BYTES]
 
     def cookie_value(self, visitor_id: uuid.UUID) -> str:
-        return f"{visitor_id.hex}.{self._sign(visitor_id)}"
+        mac = base64.urlsafe_b64encode(self._mac(visitor_id)).rstrip(b"=").decode()
+        return f"{visitor_id.hex}.{mac}"
 
     def parse(self, value: str | None) -> uuid.UUID | None:
-        """The visitor id in a cookie value, or ``None`` if it is missing or forged."""
-        if not value or "." not in value:
+        """The visitor id in a cookie value, or ``None`` if it is missing, malformed or forged."""
+        if not value or not value.isascii():
             return None
-        raw_id, _, mac = value.partition(".")
+        raw_id, dot, raw_mac = value.partition(".")
+        if not dot or len(raw_id) != 32:
+            return None
         try:
             visitor_id = uuid.UUID(hex=raw_id)
+            mac = base64.urlsafe_b64decode(raw_mac + "=" * (-len(raw_mac) % 4))
         except ValueError:
             return None
-        return visitor_id if hmac.compare_digest(self._sign(visitor_id), mac) else None
+        return visitor_id if hmac.compare_digest(self._mac(visitor_id), mac) else None
 
     def cookie(self, visitor_id: uuid.UUID) -> Cookie:
         return Cookie(

@@ -1,0 +1,1 @@
+"""Key material derived from ``SECRET_KEY`` and the helpers that use it."""
