@@ -29,4 +29,6 @@ class FreeTryClip(msgspec.Struct, rename="camel"):
     height: int | None = None
     video_url: str | None = None
     poster_url: str | None = None
+    #: Only for the signed-in account that claimed the clip ("sign up to download").
+    download_url: str | None = None
     error: str | None = None

@@ -99,15 +99,16 @@ async def test_tampered_or_expired_media_urls_are_refused(client: AsyncTestClien
 
 
 async def test_expired_media_url_is_refused(settings: Settings, client: AsyncTestClient[Any]) -> None:
+    from api.security.keys import Keys, as_text
     from api.storage import LocalStorage, MediaSigner
 
     storage = LocalStorage(settings.media_dir)
-    storage.put_bytes("clips/expiredtest/poster.jpg", b"\xff\xd8\xff")
-    signer = MediaSigner(settings.secret_key)
+    await storage.put_bytes("clips/expiredtest/poster.jpg", b"\xff\xd8\xff")
+    signer = MediaSigner(as_text(Keys.derive(settings.secret_key).media_url))
     assert (await client.get(signer.url("clips/expiredtest/poster.jpg", ttl=60))).status_code == 200
     stale = signer.url("clips/expiredtest/poster.jpg", ttl=60, now=0)
     assert (await client.get(stale)).status_code == 403
-    storage.delete("clips/expiredtest/poster.jpg")
+    await storage.delete("clips/expiredtest/poster.jpg")
 
 
 async def test_another_visitors_clip_answers_404(client: AsyncTestClient[Any], settings: Settings) -> None:
