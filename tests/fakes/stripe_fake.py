@@ -19,7 +19,8 @@ does the way Stripe does:
 What a customer or an operator would do on Stripe's side is a plain method here:
 :meth:`StripeFake.complete_session` (paid by card, or unpaid for a delayed method such as
 SEPA), :meth:`~StripeFake.succeed_async_payment`, :meth:`~StripeFake.fail_async_payment`,
-:meth:`~StripeFake.expire_session` and :meth:`~StripeFake.refund`. Each changes the stored
+:meth:`~StripeFake.expire_session`, :meth:`~StripeFake.refund`, :meth:`~StripeFake.dispute`
+and :meth:`~StripeFake.close_dispute` (``GET /v1/disputes/{id}`` reads one back). Each changes the stored
 objects the way Stripe would and returns the event JSON Stripe would POST to the webhook
 endpoint; :meth:`~StripeFake.signed` turns an event into the raw body and
 ``Stripe-Signature`` header of that delivery. :meth:`~StripeFake.fail_next` makes the next
@@ -104,6 +105,7 @@ class _State:
     payment_intent_data: dict[str, dict[str, Any]] = field(default_factory=dict)
     payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotent: dict[str, _StoredResponse] = field(default_factory=dict)
     failures: list[_Failure] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
@@ -325,6 +327,49 @@ class StripeFake:
             charge["refunded"] = charge["amount_refunded"] == charge["amount"]
             return self._event("charge.refunded", charge, previous_attributes=previous)
 
+    def dispute(
+        self, session_id: str, *, amount: int | None = None, reason: str = "fraudulent",
+        status: str = "needs_response",
+    ) -> dict[str, Any]:
+        """The buyer disputes the session's charge with their bank (default: what was not
+        refunded). ``status="warning_needs_response"`` is an inquiry, where no money moves."""
+        with self._lock:
+            charge = self._charge_of(session_id)
+            amount = charge["amount"] - charge["amount_refunded"] if amount is None else amount
+            if not 0 < amount <= charge["amount"]:
+                raise ValueError(f"can dispute 1..{charge['amount']} cents of {charge['id']}, not {amount}")
+            if charge.get("dispute"):
+                raise ValueError(f"{charge['id']} is already disputed ({charge['dispute']})")
+            now = int(time.time())
+            dispute = {
+                "id": new_id("dp"), "object": "dispute", "amount": amount, "currency": charge["currency"],
+                "charge": charge["id"], "payment_intent": charge["payment_intent"], "reason": reason,
+                "status": status, "created": now, "livemode": False, "metadata": {},
+                "is_charge_refundable": False, "balance_transactions": [],
+                "evidence": {}, "evidence_details": {
+                    "due_by": now + 7 * 86400, "has_evidence": False, "past_due": False, "submission_count": 0,
+                },
+            }
+            self._state.disputes[dispute["id"]] = dispute
+            charge["disputed"] = True
+            charge["dispute"] = dispute["id"]
+            return self._event("charge.dispute.created", dispute)
+
+    def close_dispute(self, dispute_id: str, *, won: bool) -> dict[str, Any]:
+        """The bank decides: ``won`` (the money stays with the merchant) or ``lost``; an
+        inquiry closes as ``warning_closed`` either way."""
+        with self._lock:
+            dispute = self._state.disputes[dispute_id]
+            if dispute["status"] in ("won", "lost", "warning_closed"):
+                raise ValueError(f"{dispute_id} is already closed ({dispute['status']})")
+            previous = {"status": dispute["status"]}
+            if dispute["status"].startswith("warning_"):
+                dispute["status"] = "warning_closed"
+            else:
+                dispute["status"] = "won" if won else "lost"
+            dispute["evidence_details"]["has_evidence"] = won
+            return self._event("charge.dispute.closed", dispute, previous_attributes=previous)
+
     def signed(
         self, event: dict[str, Any], *, secret: str | None = None, timestamp: int | None = None,
     ) -> tuple[bytes, str]:
@@ -376,6 +421,7 @@ class StripeFake:
             "created": int(time.time()), "currency": intent["currency"], "livemode": False,
             "metadata": dict(intent["metadata"]), "paid": True, "payment_intent": intent["id"],
             "refunded": False, "status": "succeeded", "description": intent["description"],
+            "disputed": False, "dispute": None,
         }
         self._state.charges[charge["id"]] = charge
         intent.update(status="succeeded", latest_charge=charge["id"], amount_received=intent["amount"])
@@ -462,6 +508,14 @@ class StripeFake:
         match = re.fullmatch(r"/v1/checkout/sessions/([^/]+)", path)
         if method == "GET" and match:
             return 200, self._retrieve_session(match.group(1), params)
+        match = re.fullmatch(r"/v1/disputes/([^/]+)", path)
+        if method == "GET" and match:
+            dispute = self._state.disputes.get(match.group(1))
+            if dispute is None:
+                raise StripeApiError(
+                    404, f"No such dispute: '{match.group(1)}'", param="dispute", code="resource_missing"
+                )
+            return 200, copy.deepcopy(dispute)
         raise StripeApiError(
             404,
             f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "

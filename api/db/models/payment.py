@@ -19,6 +19,9 @@ class PurchaseStatus(enum.StrEnum):
     PAID = "paid"
     FAILED = "failed"
     EXPIRED = "expired"
+    #: The paid event did not match what was sold (amount, currency or live/test mode):
+    #: nothing is granted, and an operator has to look at it.
+    MISMATCH = "mismatch"
 
 
 class Purchase(UUIDv7AuditBase):
@@ -32,6 +35,8 @@ class Purchase(UUIDv7AuditBase):
     __table_args__ = (
         sa.CheckConstraint("refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refund_range"),
         sa.CheckConstraint("credits_reversed >= 0 AND credits_reversed <= credits", name="reversal_range"),
+        sa.CheckConstraint("credits_owed >= 0 AND credits_owed <= credits_reversed", name="owed_range"),
+        sa.Index("uq_purchases_referral_first", "user_id", unique=True, postgresql_where=sa.text("referral_first")),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
@@ -49,6 +54,14 @@ class Purchase(UUIDv7AuditBase):
     refunded_cents: Mapped[int] = mapped_column(sa.Integer, default=0)
     credits_reversed: Mapped[int] = mapped_column(sa.Integer, default=0)
     paid_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    #: Credits this purchase should have taken back (refunds, disputes) that the balance
+    #: no longer held; the account owes them (``users.credits_owed`` holds the total).
+    credits_owed: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    #: The referred buyer's first purchase, the one that earns both referral bonuses.
+    referral_first: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    #: Whether those referral bonuses are currently taken back (refunded or disputed).
+    referral_reversed: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    mismatch_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
 
 
 class StripeEvent(Base):
@@ -70,4 +83,22 @@ class OrphanRefund(Base):
     charge_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     payment_intent_id: Mapped[str] = mapped_column(sa.String(255), index=True)
     refunded_cents: Mapped[int] = mapped_column(sa.Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), server_default=sa.func.now())
+
+
+class PaymentDispute(Base):
+    """A ``charge.dispute.*`` as last seen, keyed by the dispute id (``dp_…``).
+
+    Kept apart from the purchase so that a dispute arriving before the purchase learns its
+    payment intent is applied when it does, like an :class:`OrphanRefund`.
+    """
+
+    __tablename__ = "payment_disputes"
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    payment_intent_id: Mapped[str] = mapped_column(sa.String(255), index=True)
+    charge_id: Mapped[str] = mapped_column(sa.String(255))
+    amount_cents: Mapped[int] = mapped_column(sa.Integer)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[str] = mapped_column(sa.String(40))
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), server_default=sa.func.now())

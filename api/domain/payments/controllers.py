@@ -1,4 +1,5 @@
-"""``POST /api/credits/checkout``, the demo checkout page, and ``POST /api/webhooks/stripe``."""
+"""``POST /api/credits/checkout``, the demo checkout page (outside production), and
+``POST /api/webhooks/stripe``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from litestar.utils.scope.state import ScopeState
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
+from api.db.transaction import commit
 from api.domain.accounts.auth import CSRF_COOKIE, PUBLIC, CurrentUser
 from api.domain.credits.announce import announce_credit_changes
 from api.domain.payments.demo import DEMO_PATH, render_demo_checkout
@@ -22,8 +24,9 @@ from api.domain.payments.schemas import (
     DemoCheckoutForm,
     WebhookReceipt,
 )
-from api.domain.payments.services import CheckoutService, StripeWebhookProcessor, pack_name
+from api.domain.payments.services import CheckoutService, pack_name
 from api.domain.payments.stripe_gateway import CheckoutGateway
+from api.domain.payments.webhook import StripeWebhookProcessor
 from api.jobs import Queues
 from api.ratelimit import RateLimiter
 
@@ -61,8 +64,16 @@ class CheckoutController(Controller):
         started = await CheckoutService(db_session, settings).start(
             checkout_gateway, user_id=request.user.id, email=request.user.email, pack_id=data.pack
         )
-        await db_session.commit()
+        await commit(db_session)
         return started
+
+
+class DemoCheckoutController(Controller):
+    """The demo checkout page; mounted only when :attr:`Settings.demo_checkout` (never in
+    production)."""
+
+    path = "/api/credits"
+    tags = ["credits"]
 
     @get(
         "/demo-checkout/{session_id:str}", operation_id="ShowDemoCheckout",
@@ -100,7 +111,7 @@ class CheckoutController(Controller):
         destination = await CheckoutService(db_session, settings).finish_demo(
             request.user.id, session_id, pay=data.action == "pay"
         )
-        await db_session.commit()
+        await commit(db_session)
         await announce_credit_changes(db_session, queues)
         return Redirect(destination, status_code=303)
 
@@ -126,6 +137,6 @@ class StripeWebhookController(Controller):
         receipt = await StripeWebhookProcessor(db_session, settings).receive(
             await request.body(), request.headers.get("stripe-signature")
         )
-        await db_session.commit()
+        await commit(db_session)
         await announce_credit_changes(db_session, queues)
         return receipt

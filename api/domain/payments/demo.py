@@ -127,6 +127,7 @@ def render_demo_checkout(
             m.PurchaseStatus.AWAITING_PAYMENT: "This checkout is waiting for its payment.",
             m.PurchaseStatus.EXPIRED: "This checkout was cancelled. Nothing was charged.",
             m.PurchaseStatus.FAILED: "The payment for this checkout failed. Nothing was charged.",
+            m.PurchaseStatus.MISMATCH: "This checkout did not match its pack, so nothing was added. We are looking into it.",
         }[purchase.status]
         body = f"""
       <p>{escape(state)}</p>

@@ -59,6 +59,7 @@ class StripeCheckoutSession(msgspec.Struct):
     amount_total: int | None = None
     currency: str | None = None
     client_reference_id: str | None = None
+    livemode: bool | None = None
 
 
 class StripeCharge(msgspec.Struct):
@@ -67,3 +68,14 @@ class StripeCharge(msgspec.Struct):
     amount_refunded: int
     payment_intent: str | None = None
     currency: str | None = None
+
+
+class StripeDispute(msgspec.Struct):
+    """``dp_…``: ``status`` is kept as text, Stripe adds values (``appeal_needs_response``)."""
+
+    id: str
+    amount: int
+    currency: str
+    charge: str
+    status: str
+    payment_intent: str | None = None

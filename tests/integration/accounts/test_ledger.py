@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
@@ -20,7 +21,7 @@ from api.app import create_app
 from api.db import models as m
 from api.domain.credits.services import CreditService
 from tests.conftest import make_settings
-from tests.integration.helpers import PASSWORD, make_admin, sign_up, sql
+from tests.integration.helpers import PASSWORD, make_admin, sign_up, sql, verify_email
 
 
 def _free_port() -> int:
@@ -50,6 +51,7 @@ async def test_two_hundred_concurrent_spends_of_fifty_credits_succeed_exactly_fi
             admin = await _signup(admin_client, "admin@example.com")
             await make_admin(database_url, admin["id"])
             user = await _signup(user_client, "spender@example.com")
+            await verify_email(database_url, user["id"])
             top_up = await admin_client.post(
                 f"/api/admin/users/{user['id']}/credits", json={"amount": 49, "reason": "test balance"}
             )
@@ -119,15 +121,105 @@ async def _new_user(sessions: Any, balance: int = 0) -> uuid.UUID:
         return user.id
 
 
+async def _project(sessions: Any, user_id: uuid.UUID, *, clips: int = 1) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """A project with ``clips`` succeeded clips, none of them charged for yet."""
+    async with sessions() as session:
+        project = m.Project(user_id=user_id, title="Garden", aspect="16:9", regenerations_used=0)
+        session.add(project)
+        await session.flush()
+        clip_ids = []
+        for position in range(clips):
+            photo = m.Photo(
+                user_id=user_id, storage_key=f"p/{uuid.uuid4()}", thumbnail_key=f"t/{uuid.uuid4()}",
+                width=10, height=10, source_format="jpeg", size_bytes=1,
+            )
+            session.add(photo)
+            await session.flush()
+            clip = m.Clip(
+                kind=m.ClipKind.PROJECT, status=m.ClipStatus.SUCCEEDED, progress=1.0, photo_id=photo.id,
+                user_id=user_id, project_id=project.id, position=position, generation=1, attempts=0,
+            )
+            session.add(clip)
+            await session.flush()
+            clip_ids.append(clip.id)
+        await session.commit()
+        return project.id, clip_ids
+
+
+async def _charge(sessions: Any, user_id: uuid.UUID, clip_id: uuid.UUID, *, refunded: bool = False) -> None:
+    async with sessions() as session:
+        credits = CreditService(session)
+        await credits.grant(user_id, 1, m.CreditKind.ADJUSTMENT, f"top-up:{clip_id}")
+        await credits.spend_batch(user_id, [f"clip:{clip_id}:gen:1"], m.CreditKind.GENERATION)
+        if refunded:
+            await credits.refund_clip_generation(user_id, clip_id, 1, 1)
+        await session.commit()
+
+
+async def _share_reward(sessions: Any, user_id: uuid.UUID, project_id: uuid.UUID) -> bool:
+    async with sessions() as session:
+        granted = await CreditService(session).grant_share_reward(user_id, project_id)
+        await session.commit()
+        return granted
+
+
+async def test_share_reward_is_paid_once_per_project_even_concurrently(sessions: Any, clean_db: None) -> None:
+    user_id = await _new_user(sessions)
+    project_id, [clip_id] = await _project(sessions, user_id)
+    await _charge(sessions, user_id, clip_id)
+
+    shares = await asyncio.gather(*(_share_reward(sessions, user_id, project_id) for _ in range(10)), return_exceptions=True)
+    assert shares.count(True) == 1, shares
+    assert not [x for x in shares if isinstance(x, BaseException)]
+    assert await _share_reward(sessions, user_id, project_id) is False
+    async with sessions() as session:
+        rows, _ = await CreditService(session).history(user_id, limit=10, offset=0)
+    assert [(r.kind, r.amount, r.reference) for r in rows if r.kind == m.CreditKind.SHARE] == [
+        (m.CreditKind.SHARE, 1, f"project:{project_id}")
+    ]
+
+
+async def test_share_reward_needs_clips_paid_for_with_credits(sessions: Any, clean_db: None) -> None:
+    user_id = await _new_user(sessions)
+    never_charged, _ = await _project(sessions, user_id, clips=2)
+    refunded, [refunded_clip] = await _project(sessions, user_id)
+    await _charge(sessions, user_id, refunded_clip, refunded=True)
+    someone_elses, [their_clip] = await _project(sessions, user_id)
+    other_user = await _new_user(sessions)
+    await _charge(sessions, other_user, their_clip)
+
+    assert await _share_reward(sessions, user_id, never_charged) is False
+    assert await _share_reward(sessions, user_id, refunded) is False
+    assert await _share_reward(sessions, user_id, someone_elses) is False
+    async with sessions() as session:
+        kinds = {r.kind for r in (await CreditService(session).history(user_id, limit=50, offset=0))[0]}
+    assert m.CreditKind.SHARE not in kinds
+
+
+async def test_a_project_rewarded_per_video_before_is_not_rewarded_again(sessions: Any, clean_db: None) -> None:
+    user_id = await _new_user(sessions)
+    project_id, [clip_id] = await _project(sessions, user_id)
+    await _charge(sessions, user_id, clip_id)
+    async with sessions() as session:
+        render = m.Render(
+            project_id=project_id, user_id=user_id, status=m.RenderStatus.SUCCEEDED, progress=1.0,
+            watermarked=False, title="Garden",
+        )
+        session.add(render)
+        await session.flush()
+        await CreditService(session).grant(user_id, 1, m.CreditKind.SHARE, f"video:{render.id}")
+        await session.commit()
+    assert await _share_reward(sessions, user_id, project_id) is False
+
+
 async def test_idempotent_kinds_apply_once_even_concurrently(sessions: Any, clean_db: None) -> None:
     user_id = await _new_user(sessions)
-    video_id, clip_id = uuid.uuid4(), uuid.uuid4()
+    project_id, [charged_clip] = await _project(sessions, user_id)
+    await _charge(sessions, user_id, charged_clip)
+    clip_id = uuid.uuid4()
 
     async def share() -> bool:
-        async with sessions() as session:
-            granted = await CreditService(session).grant_share_reward(user_id, video_id)
-            await session.commit()
-            return granted
+        return await _share_reward(sessions, user_id, project_id)
 
     async def refund() -> bool:
         async with sessions() as session:
@@ -143,7 +235,9 @@ async def test_idempotent_kinds_apply_once_even_concurrently(sessions: Any, clea
     async with sessions() as session:
         assert await CreditService(session).balance(user_id) == 2
         rows, total = await CreditService(session).history(user_id, limit=10, offset=0)
-        assert total == 2 and {r.kind for r in rows} == {m.CreditKind.SHARE, m.CreditKind.REFUND}
+        assert total == 4 and {r.kind for r in rows} == {
+            m.CreditKind.ADJUSTMENT, m.CreditKind.GENERATION, m.CreditKind.SHARE, m.CreditKind.REFUND,
+        }
 
 
 async def test_take_up_to_never_goes_below_zero(sessions: Any, clean_db: None) -> None:
@@ -171,6 +265,7 @@ async def test_ledger_rows_are_append_only_and_balance_cannot_go_negative(
 
 async def test_credit_history_is_paginated_newest_first(client: AsyncTestClient[Any], database_url: str) -> None:
     admin = (await sign_up(client, "boss@example.com"))["user"]
+    await verify_email(database_url, admin["id"])
     await make_admin(database_url, admin["id"])
     for amount in (5, -2, 3):
         r = await client.post(f"/api/admin/users/{admin['id']}/credits", json={"amount": amount, "reason": "why not"})
@@ -188,6 +283,7 @@ async def test_admin_endpoints_need_the_admin_role_and_reconcile_finds_drift(
     client: AsyncTestClient[Any], database_url: str
 ) -> None:
     user = (await sign_up(client))["user"]
+    await verify_email(database_url, user["id"])
     assert (await client.get("/api/admin/users")).status_code == 403
     await make_admin(database_url, user["id"])
     listing = (await client.get("/api/admin/users")).json()
@@ -213,3 +309,45 @@ async def test_packs_are_public_configuration(client: AsyncTestClient[Any]) -> N
     ]
     assert body["demoCheckout"] is True
     assert (await client.get("/api/credits")).status_code == 401
+
+
+# -- bonuses that wait for a verified e-mail address ----------------------------------------
+
+
+async def _verify(sessions: Any, user_id: uuid.UUID) -> list[m.CreditTransaction]:
+    async with sessions() as session:
+        await session.execute(
+            sa.update(m.User).where(m.User.id == user_id).values(email_verified_at=sa.func.now())
+        )
+        rows = await CreditService(session).grant_verification_bonuses(user_id)
+        await session.commit()
+        return rows
+
+
+async def test_sign_up_grants_no_bonus_until_the_address_is_verified(
+    client: AsyncTestClient[Any], database_url: str
+) -> None:
+    user = (await sign_up(client))["user"]
+    assert user["creditBalance"] == 0
+    assert await sql(database_url, "SELECT kind FROM credit_transactions") == []
+
+    await verify_email(database_url, user["id"])
+    await verify_email(database_url, user["id"])
+
+    assert (await client.get("/api/me")).json()["creditBalance"] == 1
+    rows = await sql(database_url, "SELECT kind, amount, reference FROM credit_transactions")
+    assert [(r["kind"], r["amount"], r["reference"]) for r in rows] == [("signup_bonus", 1, "signup")]
+
+
+async def test_verification_bonuses_do_nothing_for_an_unverified_account_and_apply_once(
+    sessions: Any, clean_db: None
+) -> None:
+    user_id = await _new_user(sessions)
+    async with sessions() as session:
+        assert await CreditService(session).grant_verification_bonuses(user_id) == []
+        await session.commit()
+    first = await asyncio.gather(*(_verify(sessions, user_id) for _ in range(5)), return_exceptions=True)
+    assert not [x for x in first if isinstance(x, BaseException)], first
+    assert sorted(len(rows) for rows in first) == [0, 0, 0, 0, 1]
+    async with sessions() as session:
+        assert await CreditService(session).balance(user_id) == 1

@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from api.config import Settings
+from api.config import ConfigurationError, Settings, load_or_create_vapid_key
 from api.domain.accounts.auth import CSRF_HEADER
 from tests.conftest import make_settings
 from tests.integration.helpers import sign_up, sql
@@ -78,7 +78,7 @@ async def test_demo_checkout_end_to_end_through_http(
 
     assert paid.status_code == 303, paid.text
     assert paid.headers["location"] == f"{settings.public_url}/credits?checkout=success&session_id={session_id}"
-    assert await _balance(database_url, user["id"]) == 6
+    assert await _balance(database_url, user["id"]) == 5, "an unverified account has no sign-up bonus"
     ledger = await sql(
         database_url, "SELECT kind, amount, reference FROM credit_transactions WHERE user_id = $1 AND kind = 'purchase'",
         uuid.UUID(user["id"]),
@@ -93,7 +93,7 @@ async def test_demo_checkout_end_to_end_through_http(
 
     again = await client.post(path, data={"_csrf_token": token, "action": "pay"}, follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"] == paid.headers["location"]
-    assert await _balance(database_url, user["id"]) == 6
+    assert await _balance(database_url, user["id"]) == 5
     done = await client.get(path)
     assert "This checkout is complete" in done.text and "_csrf_token" not in done.text
 
@@ -110,7 +110,7 @@ async def test_cancelling_the_demo_checkout_expires_the_purchase_and_grants_noth
     assert cancelled.status_code == 303
     assert cancelled.headers["location"] == f"{settings.public_url}/credits?checkout=cancelled"
     assert (await _purchase(database_url, started["sessionId"]))["status"] == "expired"
-    assert await _balance(database_url, user["id"]) == 1
+    assert await _balance(database_url, user["id"]) == 0
     assert [r["type"] for r in await sql(database_url, "SELECT type FROM stripe_events")] == ["checkout.session.expired"]
 
 
@@ -126,7 +126,7 @@ async def test_another_users_demo_checkout_answers_404(
     posted = await client.post(path, data={"_csrf_token": token, "action": "pay"}, follow_redirects=False)
     assert posted.status_code == 404 and posted.json()["code"] == "NOT_FOUND"
     assert (await _purchase(database_url, started["sessionId"]))["status"] == "open"
-    assert await _balance(database_url, intruder["id"]) == 1
+    assert await _balance(database_url, intruder["id"]) == 0
 
 
 async def test_demo_form_post_without_its_csrf_token_is_refused(
@@ -161,3 +161,64 @@ async def test_demo_checkout_is_gone_once_a_stripe_key_is_configured(
         posted = await production.post(path, data={"_csrf_token": token, "action": "pay"}, follow_redirects=False)
         assert posted.status_code == 404
     assert (await _purchase(database_url, started["sessionId"]))["status"] == "open"
+
+
+def _production_env(var_dir: Path, **overrides: str) -> dict[str, str]:
+    return {
+        "ECHOES_ENV": "production",
+        "ECHOES_VAR_DIR": str(var_dir),
+        "SECRET_KEY": "production-secret-" + "y" * 32,
+        "VAPID_PRIVATE_KEY": load_or_create_vapid_key(var_dir / "vapid_private_key.pem"),
+        "VAPID_SUBJECT": "mailto:ops@example.com",
+        "STRIPE_SECRET_KEY": "sk_live_configured",
+        "STRIPE_WEBHOOK_SECRET": "whsec_configured",
+        "DATABASE_URL": "postgresql://echoes@db.internal/echoes",
+        "REDIS_URL": "redis://cache.internal:6379/0",
+        "PUBLIC_URL": "https://echoes.example.com",
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    "missing", [("STRIPE_SECRET_KEY",), ("STRIPE_WEBHOOK_SECRET",), ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")],
+    ids=["no-secret-key", "no-webhook-secret", "neither"],
+)
+def test_production_refuses_to_start_without_both_stripe_settings(tmp_path: Path, missing: tuple[str, ...]) -> None:
+    env = _production_env(tmp_path)
+    for name in missing:
+        del env[name]
+    with pytest.raises(ConfigurationError) as refused:
+        Settings.from_env(env)
+    for name in missing:
+        assert name in str(refused.value)
+    configured = Settings.from_env(_production_env(tmp_path))
+    assert configured.demo_checkout is False and configured.stripe_livemode is True
+
+
+async def test_demo_checkout_routes_are_not_mounted_in_production(
+    client: AsyncTestClient[Any], database_url: str, redis_url: str, queue_prefix: str, var_dir: Path,
+    tmp_path: Path,
+) -> None:
+    path = "/api/credits/demo-checkout/cs_demo_" + "0" * 32
+    assert (await client.get(path)).status_code == 401, "mounted (behind log-in) outside production"
+
+    production_settings = Settings.from_env(
+        _production_env(tmp_path, DATABASE_URL=database_url, REDIS_URL=redis_url, QUEUE_PREFIX=queue_prefix)
+    )
+    async with AsyncTestClient(app=create_app(production_settings)) as production:
+        assert (await production.get(path)).status_code == 404
+        assert (await production.post(path, data={"action": "pay"})).status_code == 404
+        packs = await production.get("/api/credits/packs")
+        assert packs.status_code == 200 and packs.json()["demoCheckout"] is False
+
+
+def test_the_generated_webhook_secret_file_holds_the_whole_whsec_value(tmp_path: Path) -> None:
+    env = {"ECHOES_ENV": "development", "ECHOES_VAR_DIR": str(tmp_path), "SECRET_KEY": "k" * 40}
+    created = Settings.from_env(env).stripe_webhook_secret
+    stored = (tmp_path / "stripe_webhook_secret").read_text().strip()
+    assert created.startswith("whsec_") and stored == created
+    assert Settings.from_env(env).stripe_webhook_secret == created
+
+    (tmp_path / "stripe_webhook_secret").write_text("oldSecretWithoutPrefix\n")
+    assert Settings.from_env(env).stripe_webhook_secret == "whsec_oldSecretWithoutPrefix"
+    assert (tmp_path / "stripe_webhook_secret").read_text().strip() == "whsec_oldSecretWithoutPrefix"

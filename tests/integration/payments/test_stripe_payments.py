@@ -29,7 +29,7 @@ from api.domain.credits.services import CreditService
 from tests.conftest import make_settings
 from tests.fakes.stripe_fake import StripeFake
 from tests.integration.conftest import wait_until
-from tests.integration.helpers import sign_up, sql
+from tests.integration.helpers import sign_up, sql, verify_email
 from tests.integration.payments import assert_ledger_matches_balances
 
 PUBLIC_URL = "https://echoes.example"
@@ -78,8 +78,12 @@ async def ledger_matches_balances(database_url: str, clean_db: None) -> AsyncIte
     await assert_ledger_matches_balances(database_url)
 
 
-async def _buyer(client: httpx.AsyncClient, **signup: Any) -> dict[str, Any]:
-    return (await sign_up(client, **signup))["user"]
+async def _buyer(client: httpx.AsyncClient, database_url: str, *, verified: bool = True, **signup: Any) -> dict[str, Any]:
+    """A signed-up buyer, by default with a verified address (and so the 1-credit bonus)."""
+    user = (await sign_up(client, **signup))["user"]
+    if verified:
+        await verify_email(database_url, user["id"])
+    return user
 
 
 async def _checkout(client: httpx.AsyncClient, pack: str = "family") -> dict[str, Any]:
@@ -132,7 +136,7 @@ async def _ledger(database_url: str, user_id: str) -> list[tuple[str, int, str]]
 async def test_checkout_creates_a_stripe_session_for_the_pack_and_records_an_open_purchase(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "family")
 
     session = stripe_fake.session(started["sessionId"])
@@ -175,7 +179,7 @@ async def test_checkout_creates_a_stripe_session_for_the_pack_and_records_an_ope
 async def test_unknown_pack_is_refused_with_422_and_stripe_is_not_called(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    await _buyer(client)
+    await _buyer(client, database_url)
     response = await client.post("/api/credits/checkout", json={"pack": "mega"})
     assert response.status_code == 422
     body = response.json()
@@ -185,9 +189,9 @@ async def test_unknown_pack_is_refused_with_422_and_stripe_is_not_called(
 
 
 async def test_checkout_needs_a_signed_in_user_and_a_csrf_token(
-    client: httpx.AsyncClient, stripe_fake: StripeFake
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    await _buyer(client)
+    await _buyer(client, database_url)
     token = client.headers.pop(CSRF_HEADER)
     refused = await client.post("/api/credits/checkout", json={"pack": "starter"})
     assert refused.status_code == 403 and refused.json()["code"] == "CSRF_FAILED"
@@ -206,7 +210,7 @@ async def test_stripe_refusing_the_checkout_answers_503_and_records_no_purchase(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str,
     status: int, error_type: str, code: str | None,
 ) -> None:
-    await _buyer(client)
+    await _buyer(client, database_url)
     stripe_fake.fail_next(status, type=error_type, code=code, should_retry=False)
     response = await client.post("/api/credits/checkout", json={"pack": "starter"})
     assert response.status_code == 503, response.text
@@ -220,7 +224,7 @@ async def test_stripe_refusing_the_checkout_answers_503_and_records_no_purchase(
 async def test_a_transient_stripe_error_is_retried_with_the_same_idempotency_key(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    await _buyer(client)
+    await _buyer(client, database_url)
     stripe_fake.fail_next(503, should_retry=True)
     started = await _checkout(client, "starter")
     calls = [r for r in stripe_fake.requests if r.path == "/v1/checkout/sessions"]
@@ -236,7 +240,7 @@ async def test_a_transient_stripe_error_is_retried_with_the_same_idempotency_key
 async def test_paid_completion_grants_the_pack_once_through_the_ledger(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "family")
     event = stripe_fake.complete_session(started["sessionId"])
 
@@ -259,7 +263,7 @@ async def test_paid_completion_grants_the_pack_once_through_the_ledger(
 async def test_twenty_concurrent_deliveries_of_one_event_credit_it_once(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "archive")
     payload, signature = stripe_fake.signed(stripe_fake.complete_session(started["sessionId"]))
     headers = {"stripe-signature": signature, "content-type": "application/json"}
@@ -282,7 +286,7 @@ async def test_twenty_concurrent_deliveries_of_one_event_credit_it_once(
 async def test_async_payment_that_succeeds_grants_only_once_the_money_arrives(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "starter")
 
     await _ok(client, stripe_fake, stripe_fake.complete_session(started["sessionId"], paid=False))
@@ -300,7 +304,7 @@ async def test_async_payment_that_succeeds_grants_only_once_the_money_arrives(
 async def test_async_payment_that_fails_marks_the_purchase_failed_and_grants_nothing(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "starter")
     await _ok(client, stripe_fake, stripe_fake.complete_session(started["sessionId"], paid=False))
     await _ok(client, stripe_fake, stripe_fake.fail_async_payment(started["sessionId"]))
@@ -313,7 +317,7 @@ async def test_async_payment_that_fails_marks_the_purchase_failed_and_grants_not
 async def test_async_success_delivered_before_the_unpaid_completion_stays_paid(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "starter")
     completed = stripe_fake.complete_session(started["sessionId"], paid=False)
     succeeded = stripe_fake.succeed_async_payment(started["sessionId"])
@@ -329,7 +333,7 @@ async def test_async_success_delivered_before_the_unpaid_completion_stays_paid(
 async def test_expired_session_marks_the_purchase_expired_and_grants_nothing(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "starter")
     await _ok(client, stripe_fake, stripe_fake.expire_session(started["sessionId"]))
 
@@ -344,7 +348,7 @@ async def test_expired_session_marks_the_purchase_expired_and_grants_nothing(
 async def test_partial_then_full_refund_takes_the_credits_back_proportionally(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "family")
     session_id = started["sessionId"]
     await _ok(client, stripe_fake, stripe_fake.complete_session(session_id))
@@ -376,7 +380,7 @@ async def test_partial_then_full_refund_takes_the_credits_back_proportionally(
 async def test_refund_larger_than_the_remaining_balance_empties_it_and_flags_what_is_owed(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "starter")
     await _ok(client, stripe_fake, stripe_fake.complete_session(started["sessionId"]))
     engine = create_async_engine(database_url)
@@ -407,7 +411,7 @@ async def test_refund_delivered_before_the_completion_ends_as_in_order_delivery(
     """Two buyers, same pack, same partial refund; one sees the events in order, one not."""
     outcomes = []
     for in_order in (True, False):
-        user = await _buyer(client)
+        user = await _buyer(client, database_url)
         session_id = (await _checkout(client, "family"))["sessionId"]
         completed = stripe_fake.complete_session(session_id)
         refunded = stripe_fake.refund(session_id, 2250)
@@ -433,7 +437,7 @@ async def test_a_refund_delivered_while_its_completion_is_mid_transaction_is_not
 ) -> None:
     """The completion is held inside its transaction (it has learned the payment intent and
     found no refund waiting, but not committed) while the refund for it is delivered."""
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     session_id = (await _checkout(client, "starter"))["sessionId"]
     completed = stripe_fake.complete_session(session_id)
     refunded = stripe_fake.refund(session_id)
@@ -477,8 +481,8 @@ async def _sessions_waiting_on_locks(database_url: str, *, at_least: int) -> boo
 async def test_referral_reward_is_granted_to_both_once_on_the_first_purchase_only(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    referrer = await _buyer(client)
-    referred = await _buyer(client, referralCode=referrer["referralCode"])
+    referrer = await _buyer(client, database_url)
+    referred = await _buyer(client, database_url, referralCode=referrer["referralCode"])
 
     first = (await _checkout(client, "starter"))["sessionId"]
     await _ok(client, stripe_fake, stripe_fake.complete_session(first))
@@ -535,7 +539,7 @@ def _not_json(fake: StripeFake, event: dict[str, Any]) -> tuple[bytes, str | Non
 async def test_unverifiable_deliveries_are_refused_with_400_and_change_nothing(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str, delivery: Any, code: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "starter")
     payload, signature = delivery(stripe_fake, stripe_fake.complete_session(started["sessionId"]))
     headers = {"content-type": "application/json"} | ({"stripe-signature": signature} if signature else {})
@@ -554,7 +558,7 @@ async def test_unverifiable_deliveries_are_refused_with_400_and_change_nothing(
 async def test_a_delivery_signed_just_inside_the_tolerance_is_accepted(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "starter")
     event = stripe_fake.complete_session(started["sessionId"])
     response = await _deliver(client, stripe_fake, event, timestamp=int(time.time()) - 290)
@@ -565,7 +569,7 @@ async def test_a_delivery_signed_just_inside_the_tolerance_is_accepted(
 async def test_unknown_event_types_and_unknown_sessions_are_acknowledged_recorded_and_ignored(
     client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
 ) -> None:
-    user = await _buyer(client)
+    user = await _buyer(client, database_url)
     started = await _checkout(client, "starter")
     completed = stripe_fake.complete_session(started["sessionId"])
     other_type = json.loads(json.dumps(completed)) | {"id": "evt_other_" + uuid.uuid4().hex, "type": "customer.created"}
@@ -582,3 +586,262 @@ async def test_unknown_event_types_and_unknown_sessions_are_acknowledged_recorde
     ])
     assert (await _purchase(database_url, started["sessionId"]))["status"] == "open"
     assert await _balance(database_url, user["id"]) == 1
+
+
+# -- what the paid event must match --------------------------------------------------------
+
+
+async def _owed(database_url: str, user_id: str) -> tuple[int, str | None]:
+    rows = await sql(database_url, "SELECT credits_owed, flagged_reason FROM users WHERE id = $1", uuid.UUID(user_id))
+    return rows[0]["credits_owed"], rows[0]["flagged_reason"]
+
+
+async def test_a_signed_completion_whose_amount_is_not_the_packs_grants_nothing(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
+) -> None:
+    user = await _buyer(client, database_url)
+    started = await _checkout(client, "archive")
+    event = stripe_fake.complete_session(started["sessionId"])
+    assert event["data"]["object"]["amount_total"] == 8000
+    event["data"]["object"]["amount_total"] = 1500
+
+    await _ok(client, stripe_fake, event)
+
+    purchase = await _purchase(database_url, started["sessionId"])
+    assert (purchase["status"], purchase["credits_granted"]) == ("mismatch", False)
+    assert "amount_total 1500 instead of 8000" in purchase["mismatch_reason"]
+    assert await _balance(database_url, user["id"]) == 1
+    assert [k for k, _, _ in await _ledger(database_url, user["id"])] == ["signup_bonus"]
+
+    retry = json.loads(json.dumps(event)) | {"id": "evt_retry_" + uuid.uuid4().hex}
+    retry["data"]["object"]["amount_total"] = 8000
+    await _ok(client, stripe_fake, retry)
+    assert (await _purchase(database_url, started["sessionId"]))["status"] == "mismatch", "a mismatch waits for a person"
+    assert await _balance(database_url, user["id"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"currency": "eur"}, "currency 'eur' instead of 'usd'"),
+        ({"livemode": True}, "a live-mode session for a test-mode shop"),
+    ],
+    ids=["other-currency", "live-session-for-a-test-key"],
+)
+async def test_a_completion_in_another_currency_or_mode_grants_nothing(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str, change: dict[str, Any], reason: str
+) -> None:
+    user = await _buyer(client, database_url)
+    started = await _checkout(client, "starter")
+    event = stripe_fake.complete_session(started["sessionId"])
+    event["data"]["object"].update(change)
+
+    await _ok(client, stripe_fake, event)
+
+    purchase = await _purchase(database_url, started["sessionId"])
+    assert purchase["status"] == "mismatch" and reason in purchase["mismatch_reason"]
+    assert await _balance(database_url, user["id"]) == 1
+
+
+async def test_a_live_mode_event_is_not_accepted_by_a_test_mode_shop(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
+) -> None:
+    user = await _buyer(client, database_url)
+    started = await _checkout(client, "starter")
+    event = stripe_fake.complete_session(started["sessionId"])
+    event["livemode"] = True
+
+    await _ok(client, stripe_fake, event)
+
+    assert (await _purchase(database_url, started["sessionId"]))["status"] == "mismatch"
+    assert await _balance(database_url, user["id"]) == 1
+
+
+# -- disputes ------------------------------------------------------------------------------
+
+
+async def test_a_dispute_takes_the_credits_back_and_winning_it_gives_them_back_once(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
+) -> None:
+    user = await _buyer(client, database_url)
+    session_id = (await _checkout(client, "family"))["sessionId"]
+    await _ok(client, stripe_fake, stripe_fake.complete_session(session_id))
+    assert await _balance(database_url, user["id"]) == 21
+
+    created = stripe_fake.dispute(session_id)
+    dispute_id = created["data"]["object"]["id"]
+    await _ok(client, stripe_fake, created)
+    assert (await _ok(client, stripe_fake, created))["duplicate"] is True
+    assert await _balance(database_url, user["id"]) == 1
+    purchase = await _purchase(database_url, session_id)
+    assert (purchase["credits_reversed"], purchase["credits_owed"]) == (20, 0)
+
+    closed = stripe_fake.close_dispute(dispute_id, won=True)
+    await _ok(client, stripe_fake, closed)
+    assert await _balance(database_url, user["id"]) == 21
+    for replay in (closed, created):
+        again = json.loads(json.dumps(replay)) | {"id": "evt_replay_" + uuid.uuid4().hex}
+        await _ok(client, stripe_fake, again)
+    assert await _balance(database_url, user["id"]) == 21, "replays of either event change nothing"
+
+    assert (await _ledger(database_url, user["id"]))[1:] == [
+        ("purchase", 20, session_id),
+        ("chargeback", -20, f"{session_id}:dispute:{dispute_id}:20"),
+        ("purchase", 20, f"{session_id}:dispute:{dispute_id}:won:0"),
+    ]
+    assert (await _purchase(database_url, session_id))["credits_reversed"] == 0
+
+
+async def test_a_lost_dispute_keeps_the_credits_taken_back(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
+) -> None:
+    user = await _buyer(client, database_url)
+    session_id = (await _checkout(client, "starter"))["sessionId"]
+    await _ok(client, stripe_fake, stripe_fake.complete_session(session_id))
+    created = stripe_fake.dispute(session_id)
+    await _ok(client, stripe_fake, created)
+    await _ok(client, stripe_fake, stripe_fake.close_dispute(created["data"]["object"]["id"], won=False))
+    assert await _balance(database_url, user["id"]) == 1
+    assert (await _purchase(database_url, session_id))["credits_reversed"] == 5
+
+
+async def test_a_dispute_beyond_the_balance_records_the_shortfall_and_winning_cancels_it(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
+) -> None:
+    user = await _buyer(client, database_url)
+    session_id = (await _checkout(client, "starter"))["sessionId"]
+    await _ok(client, stripe_fake, stripe_fake.complete_session(session_id))
+    engine = create_async_engine(database_url)
+    try:
+        async with AsyncSession(engine) as session:
+            await CreditService(session).spend(uuid.UUID(user["id"]), 4, m.CreditKind.GENERATION, "clips")
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+    created = stripe_fake.dispute(session_id)
+    await _ok(client, stripe_fake, created)
+
+    assert await _balance(database_url, user["id"]) == 0
+    owed, reason = await _owed(database_url, user["id"])
+    assert owed == 3 and "Owes 3 credits" in reason and "dispute of $15.00" in reason
+    purchase = await _purchase(database_url, session_id)
+    assert (purchase["credits_reversed"], purchase["credits_owed"]) == (5, 3)
+    assert (await _ledger(database_url, user["id"]))[-1][:2] == ("chargeback", -2)
+
+    await _ok(client, stripe_fake, stripe_fake.close_dispute(created["data"]["object"]["id"], won=True))
+
+    assert await _balance(database_url, user["id"]) == 2, "what was taken comes back; the debt is cancelled"
+    assert await _owed(database_url, user["id"]) == (0, None)
+    purchase = await _purchase(database_url, session_id)
+    assert (purchase["credits_reversed"], purchase["credits_owed"]) == (0, 0)
+
+
+async def test_dispute_events_in_any_order_end_in_the_same_state(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
+) -> None:
+    """Closed (won) before created, and both before the completion: nothing is taken."""
+    user = await _buyer(client, database_url)
+    session_id = (await _checkout(client, "family"))["sessionId"]
+    completed = stripe_fake.complete_session(session_id)
+    created = stripe_fake.dispute(session_id)
+    closed = stripe_fake.close_dispute(created["data"]["object"]["id"], won=True)
+
+    for event in (closed, created, completed):
+        await _ok(client, stripe_fake, event)
+
+    assert await _balance(database_url, user["id"]) == 21
+    assert [k for k, _, _ in await _ledger(database_url, user["id"])] == ["signup_bonus", "purchase"]
+
+
+async def test_a_dispute_delivered_before_the_completion_is_applied_when_it_arrives(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
+) -> None:
+    user = await _buyer(client, database_url)
+    session_id = (await _checkout(client, "starter"))["sessionId"]
+    completed = stripe_fake.complete_session(session_id)
+    created = stripe_fake.dispute(session_id)
+
+    await _ok(client, stripe_fake, created)
+    assert await _balance(database_url, user["id"]) == 1
+    await _ok(client, stripe_fake, completed)
+
+    assert await _balance(database_url, user["id"]) == 1
+    purchase = await _purchase(database_url, session_id)
+    assert (purchase["status"], purchase["credits_granted"], purchase["credits_reversed"]) == ("paid", True, 5)
+
+
+# -- referral bonuses: verified addresses, and taken back with their purchase ---------------
+
+
+async def _referred_purchase(
+    client: httpx.AsyncClient, fake: StripeFake, database_url: str, *, verified: bool = True
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    referrer = await _buyer(client, database_url, verified=verified)
+    referred = await _buyer(client, database_url, verified=verified, referralCode=referrer["referralCode"])
+    session_id = (await _checkout(client, "starter"))["sessionId"]
+    await _ok(client, fake, fake.complete_session(session_id))
+    return referrer, referred, session_id
+
+
+async def test_referral_bonuses_wait_for_each_side_to_verify_its_address(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
+) -> None:
+    referrer, referred, _ = await _referred_purchase(client, stripe_fake, database_url, verified=False)
+    assert await _balance(database_url, referred["id"]) == 5, "the pack only"
+    assert await _balance(database_url, referrer["id"]) == 0
+
+    await verify_email(database_url, referred["id"])
+    assert await _balance(database_url, referred["id"]) == 5 + 1 + 5
+    assert await _balance(database_url, referrer["id"]) == 0, "the referrer has not verified yet"
+
+    for _ in range(2):
+        await verify_email(database_url, referrer["id"])
+        await verify_email(database_url, referred["id"])
+    assert await _balance(database_url, referrer["id"]) == 1 + 5
+    assert await _balance(database_url, referred["id"]) == 5 + 1 + 5
+    rows = await sql(database_url, "SELECT count(*) AS n FROM credit_transactions WHERE kind = 'referral'")
+    assert rows[0]["n"] == 2
+
+
+async def test_a_refunded_first_purchase_takes_both_referral_bonuses_back(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
+) -> None:
+    referrer, referred, session_id = await _referred_purchase(client, stripe_fake, database_url)
+    assert (await _balance(database_url, referred["id"]), await _balance(database_url, referrer["id"])) == (11, 6)
+    engine = create_async_engine(database_url)
+    try:
+        async with AsyncSession(engine) as session:
+            await CreditService(session).spend(uuid.UUID(referrer["id"]), 4, m.CreditKind.GENERATION, "clips")
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+    await _ok(client, stripe_fake, stripe_fake.refund(session_id))
+
+    assert await _balance(database_url, referred["id"]) == 1, "pack and referral bonus taken back"
+    assert await _balance(database_url, referrer["id"]) == 0, "never below zero"
+    owed, reason = await _owed(database_url, referrer["id"])
+    assert owed == 3 and "referral reward" in reason
+
+    second = (await _checkout(client, "starter"))["sessionId"]
+    await _ok(client, stripe_fake, stripe_fake.complete_session(second))
+    assert await _balance(database_url, referred["id"]) == 1 + 5, "a later purchase earns no referral bonus"
+    assert await _balance(database_url, referrer["id"]) == 0
+
+
+async def test_a_disputed_first_purchase_takes_the_referral_bonuses_back_until_the_dispute_is_won(
+    client: httpx.AsyncClient, stripe_fake: StripeFake, database_url: str
+) -> None:
+    referrer, referred, session_id = await _referred_purchase(client, stripe_fake, database_url)
+    created = stripe_fake.dispute(session_id)
+    await _ok(client, stripe_fake, created)
+    assert (await _balance(database_url, referred["id"]), await _balance(database_url, referrer["id"])) == (1, 1)
+
+    await _ok(client, stripe_fake, stripe_fake.close_dispute(created["data"]["object"]["id"], won=True))
+
+    assert (await _balance(database_url, referred["id"]), await _balance(database_url, referrer["id"])) == (11, 6)
+    referral_rows = await sql(
+        database_url, "SELECT amount FROM credit_transactions WHERE reference LIKE 'referral:%' ORDER BY created_at"
+    )
+    assert sorted(r["amount"] for r in referral_rows) == [-5, -5, 5, 5, 5, 5]
