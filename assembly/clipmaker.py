@@ -26,7 +26,7 @@ from PIL import Image
 from assembly.encoding import CLIP_ENCODING, size_for_aspect
 from assembly.ffmpeg import ffmpeg_cmd
 from assembly.motion import DEFAULT_DURATION, render_motion
-from assembly.probe import probe
+from assembly.probe import VIDEO_CONTAINERS, probe, sniff_file, untrusted_input_args
 from assembly.process import atomic_output, run_ffmpeg
 from assembly.watermark import render_watermark_png, watermark_overlay_position
 
@@ -58,10 +58,13 @@ def finish_argv(
     duration: float | None = DEFAULT_DURATION,
     watermark: Path | None = None,
     watermark_size: tuple[int, int] | None = None,
+    source_format: str = "mov",
 ) -> list[str]:
     """The ffmpeg command that normalises ``source_video`` into the stored clip ``out``.
 
     See :func:`finish_clip`; ``watermark`` is the PNG of ``watermark_size`` to overlay.
+    The provider's video is opened as ``source_format`` only, from the local file only
+    (:func:`assembly.probe.untrusted_input_args`).
     """
     if duration is not None and duration <= 0:
         raise ValueError("duration must be positive")
@@ -76,7 +79,7 @@ def finish_argv(
         f"crop={width}:{height},setsar=1,format=yuv420p"
     )
 
-    inputs = ["-i", str(source_video)]
+    inputs = untrusted_input_args(source_video, source_format)
     motion = f"[0:v]setpts=PTS-STARTPTS,fps={fps},{cover}"
     if duration is not None:
         motion += f",trim=end_frame={round(duration * fps)}"
@@ -115,8 +118,13 @@ async def finish_clip(
     watermark: bool = False,
     duration: float | None = DEFAULT_DURATION,
     progress: Callable[[float], None] | None = None,
+    source_format: str | None = None,
 ) -> ClipInfo:
     """Normalise a provider's video into a stored clip and write its poster.
+
+    The source is untrusted: its container is sniffed from its first bytes (or given as
+    ``source_format``) and it is opened as that and nothing else; a file that is not an
+    MP4/MOV or Matroska/WebM video raises :class:`ClipError` before ffmpeg runs.
 
     The source is cover-cropped to the aspect's size, resampled to 24 fps CFR and cut to
     ``duration`` seconds (``None`` keeps it whole; a shorter source stays shorter). With
@@ -126,6 +134,9 @@ async def finish_clip(
     :func:`assembly.process.run_ffmpeg`).
     """
     source_video, out_video, out_poster = Path(source_video), Path(out_video), Path(out_poster)
+    container = source_format or await asyncio.to_thread(sniff_file, source_video)
+    if container not in VIDEO_CONTAINERS:
+        raise ClipError(f"{source_video.name} is not an MP4/MOV or WebM video")
     width, height = size_for_aspect(aspect)
     intro = _intro_frames(intro_photo, intro_seconds) / CLIP_ENCODING.fps
     with contextlib.ExitStack() as stack:
@@ -141,10 +152,11 @@ async def finish_clip(
             duration=duration,
             watermark=png,
             watermark_size=png_size,
+            source_format=container,
         )
         total = None
         if progress is not None:
-            total = intro + (duration if duration is not None else await _duration(source_video))
+            total = intro + (duration if duration is not None else await _duration(source_video, container))
         # A source of unknown length gives nothing to measure progress against.
         await run_ffmpeg(argv, progress=progress if total else None, total_seconds=total)
         info = await _clip_info(tmp_video)
@@ -220,8 +232,8 @@ def _intro_frames(intro_photo: Path | None, intro_seconds: float) -> int:
     return round(intro_seconds * CLIP_ENCODING.fps) if intro_photo is not None else 0
 
 
-async def _duration(video: Path) -> float:
-    media = await asyncio.to_thread(probe, video, count_frames=False)
+async def _duration(video: Path, container: str) -> float:
+    media = await asyncio.to_thread(probe, video, count_frames=False, container_format=container)
     return media.duration
 
 

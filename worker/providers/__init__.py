@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from api.net import OutboundPolicy
 from worker.providers.base import (
     ContentRefused,
     JobRef,
@@ -70,6 +71,7 @@ def build_provider(name: str, settings: Settings) -> MotionProvider:
                 api_key=settings.runway_api_key,
                 base_url=settings.runway_api_base,
                 model=settings.runway_model,
+                outbound=OutboundPolicy.from_settings(settings),
             )
         case "runpod":
             return RunpodProvider(
@@ -77,6 +79,7 @@ def build_provider(name: str, settings: Settings) -> MotionProvider:
                 endpoint_id=settings.runpod_endpoint_id,
                 base_url=settings.runpod_api_base,
                 timeout_seconds=settings.provider_timeout_seconds,
+                outbound=OutboundPolicy.from_settings(settings),
             )
         case "local":
             return LocalMotionProvider(scratch_dir=settings.var_dir / "tmp")

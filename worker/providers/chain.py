@@ -9,7 +9,8 @@
 2. **poll** the job's status, starting at ``poll_initial`` and growing to ``poll_max``
    (a throttled job is polled at ``poll_max``), reporting progress; transient errors while
    polling are retried the same way;
-3. **download** the output at once (output URLs expire).
+3. **download** the output at once (output URLs expire); an output URL that expired anyway
+   is fetched again from the job's status, never paid for twice.
 
 The whole turn has ``timeout`` seconds. Past it the remote job is cancelled and the turn
 counts as a transient failure. A turn that ends in a transient failure, or in a
@@ -42,6 +43,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -49,6 +51,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from api.metrics import PROVIDER_FAILURES, PROVIDER_SECONDS, circuit_key
 from worker.providers.base import (
     ContentRefused,
     JobRef,
@@ -60,7 +63,7 @@ from worker.providers.base import (
     ProviderFailed,
     TransientProviderError,
 )
-from worker.providers.http import CODE_CONFIGURATION, CODE_NOT_FOUND
+from worker.providers.http import CODE_CONFIGURATION, CODE_NOT_FOUND, CODE_OUTPUT_GONE
 
 if TYPE_CHECKING:
     from api.config import Settings
@@ -172,7 +175,7 @@ class CircuitBreaker:
         self.cooldown = cooldown
 
     def key(self, provider: str) -> str:
-        return f"{self.prefix}provider-circuit:{provider}"
+        return circuit_key(self.prefix, provider)
 
     async def open_for(self, provider: str) -> float:
         """Seconds until ``provider``'s circuit closes; 0.0 when it is closed."""
@@ -410,9 +413,7 @@ class ProviderChain:
             if not getattr(provider, "durable", True):
                 await self._cancel_quietly(provider, ref)
             raise
-        await self._retrying(
-            provider, "download", lambda: provider.download(ref, status, dest), deadline
-        )
+        status = await self._download(provider, ref, status, dest, deadline)
         await self.breaker.record_success(provider.name)
         elapsed = self.clock.monotonic() - started
         log.info(
@@ -426,6 +427,35 @@ class ProviderChain:
             provider=provider.name, job_id=ref.job_id, cost=status.cost, path=dest, elapsed=elapsed
         )
 
+    async def _download(
+        self, provider: MotionProvider, ref: JobRef, status: JobStatus, dest: Path, deadline: float
+    ) -> JobStatus:
+        """Download a finished job's output. The job is paid for and never thrown away: when
+        its output URL has expired (signed URLs do; Runway's within hours), the job's status
+        is fetched again for a fresh URL, up to ``attempts`` times, instead of failing over
+        and paying another provider for the same clip."""
+        refetches = 0
+        while True:
+            try:
+                await self._retrying(
+                    provider, "download", partial(provider.download, ref, status, dest), deadline
+                )
+                return status
+            except ProviderFailed as exc:
+                if exc.code != CODE_OUTPUT_GONE or refetches >= self.policy.attempts:
+                    raise
+            refetches += 1
+            log.info(
+                "provider_output_refetch", provider=provider.name, job_id=ref.job_id, refetch=refetches
+            )
+            status = await self._retrying(provider, "status", lambda: provider.status(ref), deadline)
+            if status.state is not JobState.SUCCEEDED:
+                raise ProviderFailed(
+                    f"job {ref.job_id} reads {status.state.value} after it had succeeded",
+                    provider=provider.name,
+                    code=CODE_OUTPUT_GONE,
+                )
+
     async def _retrying(
         self,
         provider: MotionProvider,
@@ -436,9 +466,14 @@ class ProviderChain:
         attempt = 0
         while True:
             attempt += 1
+            started = time.perf_counter()
             try:
-                return await operation()
-            except TransientProviderError as exc:
+                result = await operation()
+            except Exception as exc:
+                PROVIDER_SECONDS.labels(provider.name, action).observe(time.perf_counter() - started)
+                PROVIDER_FAILURES.labels(provider.name, type(exc).__name__).inc()
+                if not isinstance(exc, TransientProviderError):
+                    raise
                 wait = self.policy.retry_delay(exc, attempt, self._rng)
                 if (
                     attempt >= self.policy.attempts
@@ -455,6 +490,9 @@ class ProviderChain:
                     error=str(exc),
                 )
                 await self.clock.sleep(wait)
+                continue
+            PROVIDER_SECONDS.labels(provider.name, action).observe(time.perf_counter() - started)
+            return result
 
     async def _wait_for_output(
         self,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from api.net import OutboundPolicy, UnsafeURL, guarded_get
 from worker.providers.base import ProviderError, ProviderFailed, TransientProviderError
 
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
@@ -26,6 +27,7 @@ CODE_CONFIGURATION = "configuration"
 CODE_NOT_FOUND = "not_found"
 CODE_BAD_REQUEST = "bad_request"
 CODE_OUTPUT_GONE = "output_gone"
+CODE_UNSAFE_URL = "unsafe_output_url"
 
 
 def parse_retry_after(
@@ -140,19 +142,23 @@ async def download_to_file(
     dest: Path,
     *,
     provider: str,
+    outbound: OutboundPolicy,
     max_bytes: int = MAX_DOWNLOAD_BYTES,
 ) -> int:
     """Stream ``url`` into ``dest`` and return the number of bytes written.
 
-    No credentials are sent: output URLs are pre-signed and may live on another host. A
-    403/404/410 means the URL has expired (``output_gone``); a body over ``max_bytes`` or an
-    empty one is refused. ``dest`` appears only when the whole body has arrived.
+    No credentials are sent: output URLs are pre-signed and may live on another host. The
+    URL comes from the provider's answer, so it goes through :mod:`api.net` (https, public
+    addresses only, pinned, redirects re-checked); a URL that fails the guard is a final
+    ``unsafe_output_url`` failure. A 403/404/410 means the URL has expired
+    (``output_gone``); a body over ``max_bytes`` or an empty one is refused. ``dest``
+    appears only when the whole body has arrived.
     """
     dest = Path(dest)
     tmp = temporary_sibling(dest)
     written = 0
     try:
-        async with client.stream("GET", url, follow_redirects=True) as response:
+        async with guarded_get(client, url, outbound) as response:
             if response.status_code in (403, 404, 410):
                 raise ProviderFailed(
                     f"{provider.capitalize()} output URL is no longer available "
@@ -182,6 +188,10 @@ async def download_to_file(
                 code="empty_output",
             )
         os.replace(tmp, dest)
+    except UnsafeURL as exc:
+        raise ProviderFailed(
+            f"{provider.capitalize()} output URL refused: {exc}", provider=provider, code=CODE_UNSAFE_URL
+        ) from None
     except httpx.TransportError as exc:
         raise transport_error(exc, provider=provider, action="output download") from exc
     finally:

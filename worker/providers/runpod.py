@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from api.net import OutboundPolicy
 from worker.providers.base import (
     JobRef,
     JobState,
@@ -165,6 +166,7 @@ class RunpodProvider:
         timeout_seconds: float = 600.0,
         client: httpx.AsyncClient | None = None,
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         if not api_key or not endpoint_id:
             raise ValueError("RunpodProvider needs RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID")
@@ -174,6 +176,7 @@ class RunpodProvider:
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
         self._max_download_bytes = max_download_bytes
+        self._outbound = outbound or OutboundPolicy()
 
     def __repr__(self) -> str:
         return f"RunpodProvider(endpoint_url={self._endpoint_url!r})"
@@ -263,6 +266,7 @@ class RunpodProvider:
                 Path(dest),
                 provider=NAME,
                 max_bytes=self._max_download_bytes,
+            outbound=self._outbound,
             )
             return
         raise ProviderFailed(

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from api.net import OutboundPolicy
 from worker.providers.base import (
     ContentRefused,
     JobRef,
@@ -226,6 +227,7 @@ class RunwayProvider:
         model: str = "gen4_turbo",
         client: httpx.AsyncClient | None = None,
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("RunwayProvider needs an API key (RUNWAY_API_KEY)")
@@ -235,6 +237,7 @@ class RunwayProvider:
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
         self._max_download_bytes = max_download_bytes
+        self._outbound = outbound or OutboundPolicy()
 
     def __repr__(self) -> str:
         return f"RunwayProvider(base_url={self._base_url!r}, model={self.model!r})"
@@ -297,6 +300,7 @@ class RunwayProvider:
             Path(dest),
             provider=NAME,
             max_bytes=self._max_download_bytes,
+            outbound=self._outbound,
         )
 
     async def aclose(self) -> None:

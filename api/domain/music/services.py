@@ -1,8 +1,10 @@
 """Music: the built-in library (generated at setup) and each user's own uploaded tracks.
 
-Uploads are validated by probing their content (never by name), refused whole when they
-fail, and transcoded to AAC with every tag stripped, so renders see one predictable format
-and no personal metadata is kept.
+Uploads are checked in the request by sniffing and probing their content (never the
+name), stored raw and recorded as ``processing``; the ``transcode_music`` job
+(``worker/jobs/music.py``) makes the stored AAC file with every tag stripped, so renders
+see one predictable format and no personal metadata is kept. Only ``ready`` tracks can be
+set to a video. Services here never commit: the controller (or job step) does.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
-import av
 import msgspec
 import sqlalchemy as sa
 import structlog
@@ -24,78 +26,33 @@ from litestar.datastructures import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models as m
+from api.domain.music.transcode import MAX_TRACK_BYTES, probe_audio, sniff_audio
 from api.domain.photos.intake import read_limited
-from api.errors import InvalidInput, NotFound, UnsupportedMedia, UploadTooLarge
-from api.storage import MediaSigner, Storage, new_key
-from assembly.ffmpeg import ffmpeg_cmd
+from api.errors import InvalidInput, NotFound, UploadTooLarge
+from api.storage import MediaUrls, Storage, new_key
 from assembly.musicgen.library import GENERATOR_VERSION, TrackMeta, build_library
-from assembly.process import FFmpegError, run_ffmpeg
 
 log = structlog.get_logger()
 
-MAX_TRACK_BYTES = 20 * 1024 * 1024
-MAX_TRACK_SECONDS = 10 * 60
-MIN_TRACK_SECONDS = 3
-#: libav container names we take, and the audio codecs each may carry.
-ACCEPTED = {
-    "mp3": {"mp3", "mp3float"},
-    "mov,mp4,m4a,3gp,3g2,mj2": {"aac", "mp3", "mp3float", "alac"},
-    "aac": {"aac"},
-    "wav": {"pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_u8", "pcm_s16be"},
-    "ogg": {"vorbis", "opus", "flac"},
-}
-FORMATS_TEXT = "MP3, M4A/AAC, WAV or OGG"
-
-
 class TrackView(msgspec.Struct, rename="camel"):
+    """``url``/``previewUrl`` are null until an upload is ``ready``; ``failure`` says why a
+    ``failed`` one can't be used."""
+
     id: uuid.UUID
     title: str
     builtin: bool
     duration_seconds: float
-    url: str
-    preview_url: str
+    status: m.TrackStatus
+    url: str | None
+    preview_url: str | None
     mood: str | None = None
     bpm: float | None = None
     description: str | None = None
+    failure: str | None = None
 
 
 class TrackList(msgspec.Struct, rename="camel"):
     tracks: list[TrackView]
-
-
-class AudioProbe(msgspec.Struct, frozen=True):
-    container: str
-    codec: str
-    duration: float
-
-
-def probe_audio(path: Path) -> AudioProbe:
-    """What the file really is; raises UnsupportedMedia / InvalidInput with a clear sentence."""
-    try:
-        with av.open(str(path)) as container:
-            audio = [s for s in container.streams.audio]
-            if not audio:
-                raise UnsupportedMedia(f"This file has no sound we can use. Please upload {FORMATS_TEXT} music.")
-            fmt = container.format.name
-            codec = audio[0].codec_context.name
-            duration = float(container.duration / av.time_base) if container.duration else 0.0
-            if not duration and audio[0].duration and audio[0].time_base:
-                duration = float(audio[0].duration * audio[0].time_base)
-            for _ in container.decode(audio=0):
-                break
-    except (av.error.FFmpegError, UnicodeDecodeError, IndexError):
-        raise UnsupportedMedia(
-            f"This file isn't music we can read, whatever its name says. Please upload {FORMATS_TEXT}."
-        ) from None
-    if fmt not in ACCEPTED or codec not in ACCEPTED[fmt]:
-        raise UnsupportedMedia(f"That audio format isn't supported. Please upload {FORMATS_TEXT}.")
-    if duration > MAX_TRACK_SECONDS:
-        raise InvalidInput(
-            f"This track is {duration / 60:.0f} minutes long; Echoes takes music up to 10 minutes."
-        )
-    if duration < MIN_TRACK_SECONDS:
-        raise InvalidInput("This track is too short to set a video to; please choose a longer one.")
-    return AudioProbe(container=fmt, codec=codec, duration=duration)
 
 
 def _title_from_filename(filename: str | None) -> str:
@@ -106,18 +63,19 @@ def _title_from_filename(filename: str | None) -> str:
 
 
 class MusicService:
-    def __init__(self, session: AsyncSession, *, storage: Storage, signer: MediaSigner) -> None:
+    def __init__(self, session: AsyncSession, *, storage: Storage, signer: MediaUrls) -> None:
         self.session = session
         self.storage = storage
         self.signer = signer
 
     def view(self, track: m.MusicTrack) -> TrackView:
-        url = self.signer.url(track.storage_key)
+        ready = track.status == m.TrackStatus.READY
+        url = self.signer.url(track.storage_key) if ready else None
         return TrackView(
             id=track.id, title=track.title, builtin=track.source == m.TrackSource.BUILTIN,
-            duration_seconds=track.duration_seconds, url=url,
-            preview_url=self.signer.url(track.preview_key) if track.preview_key else url,
-            mood=track.mood, bpm=track.bpm, description=track.description,
+            duration_seconds=track.duration_seconds, status=track.status, url=url,
+            preview_url=self.signer.url(track.preview_key) if ready and track.preview_key else url,
+            mood=track.mood, bpm=track.bpm, description=track.description, failure=track.failure,
         )
 
     async def list(self, user_id: uuid.UUID) -> list[m.MusicTrack]:
@@ -138,9 +96,17 @@ class MusicService:
         )
         if track is None:
             raise NotFound("We could not find that music track.")
+        if track.status == m.TrackStatus.PROCESSING:
+            raise InvalidInput("This track is still being prepared; try again in a moment.", field="musicTrackId")
+        if track.status == m.TrackStatus.FAILED:
+            raise InvalidInput(f"This track can't be used: {track.failure}", field="musicTrackId")
         return track
 
     async def add_upload(self, user_id: uuid.UUID, upload: UploadFile, title: str | None) -> m.MusicTrack:
+        """Check the upload (size, sniffed container, a probe of its headers and first frame),
+        store it raw and record it as ``processing``. The caller commits, then queues
+        :func:`api.jobs.enqueue_transcode_music`. A refused file leaves nothing stored."""
+
         async def chunks() -> AsyncIterator[bytes]:
             while chunk := await upload.read(256 * 1024):
                 yield chunk
@@ -149,46 +115,43 @@ class MusicService:
             data = await read_limited(chunks(), MAX_TRACK_BYTES)
         except UploadTooLarge:
             raise UploadTooLarge("This track is larger than 20 MB. Please choose a smaller file.") from None
+        container = sniff_audio(data[:16])
         with tempfile.TemporaryDirectory(prefix="echoes-music-") as tmp:
             source = Path(tmp) / "upload"
-            source.write_bytes(data)
-            probe = await anyio.to_thread.run_sync(probe_audio, source)
-            normalised = Path(tmp) / "track.m4a"
-            try:
-                await run_ffmpeg(ffmpeg_cmd(
-                    "-i", str(source), "-map", "0:a:0", "-vn", "-map_metadata", "-1",
-                    "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
-                    "-movflags", "+faststart", str(normalised),
-                ))
-            except FFmpegError:
-                raise InvalidInput(
-                    "This track could not be read to the end: the file may be damaged. Please export it again."
-                ) from None
-            key = new_key("music", "track.m4a")
-            self.storage.put_file(key, normalised)
-            size = normalised.stat().st_size
+            await anyio.Path(source).write_bytes(data)
+            probe = await anyio.to_thread.run_sync(probe_audio, source, container)
+        source_key = new_key("music-uploads", "upload.bin")
+        await self.storage.put_bytes(source_key, data, content_type="application/octet-stream")
         track = m.MusicTrack(
-            user_id=user_id, source=m.TrackSource.UPLOAD, title=(title or "").strip()[:120] or _title_from_filename(upload.filename),
-            duration_seconds=probe.duration, storage_key=key, size_bytes=size,
+            user_id=user_id, source=m.TrackSource.UPLOAD,
+            title=(title or "").strip()[:120] or _title_from_filename(upload.filename),
+            duration_seconds=probe.duration, storage_key=new_key("music", "track.m4a"),
+            source_key=source_key, size_bytes=len(data), status=m.TrackStatus.PROCESSING,
         )
         self.session.add(track)
         try:
             await self.session.flush()
         except BaseException:
-            self.storage.delete(key)
+            with anyio.CancelScope(shield=True):
+                await self.storage.delete(source_key)
             raise
+        log.info("music_upload_stored", track_id=str(track.id), user_id=str(user_id), container=container)
         return track
 
-    async def delete(self, user_id: uuid.UUID, track_id: uuid.UUID) -> None:
+    async def delete(self, user_id: uuid.UUID, track_id: uuid.UUID) -> list[str]:
+        """Delete the row; returns the storage keys for the caller to delete after its commit."""
         track = await self.session.scalar(
             sa.select(m.MusicTrack).where(m.MusicTrack.id == track_id, m.MusicTrack.user_id == user_id)
         )
         if track is None:
             raise NotFound("We could not find that track among your music.")
-        key = track.storage_key
+        keys = [k for k in (track.storage_key, track.source_key) if k]
         await self.session.delete(track)
-        await self.session.commit()
-        self.storage.delete(key)
+        await self.session.flush()
+        return keys
+
+    async def delete_files(self, keys: list[str]) -> None:
+        await self.storage.delete_many(keys)
 
 
 def build_library_once(music_dir: Path) -> list[TrackMeta]:
@@ -213,10 +176,10 @@ async def seed_builtin_library(session: AsyncSession, storage: Storage, music_di
     for meta in metas:
         track_key = builtin_key(meta, meta.file)
         preview_key = builtin_key(meta, meta.preview_file)
-        if not storage.exists(track_key):
-            storage.put_file(track_key, music_dir / meta.file)
-        if not storage.exists(preview_key):
-            storage.put_file(preview_key, music_dir / meta.preview_file)
+        if not await storage.exists(track_key):
+            await storage.put_file(track_key, music_dir / meta.file)
+        if not await storage.exists(preview_key):
+            await storage.put_file(preview_key, music_dir / meta.preview_file)
         values = {
             "source": m.TrackSource.BUILTIN, "user_id": None, "title": meta.title, "mood": meta.mood,
             "bpm": meta.bpm, "description": meta.description, "duration_seconds": meta.duration_seconds,

@@ -2,6 +2,9 @@
 
 Providers run their own moderation too (Runway refuses with ``SAFETY.*``); this catches the
 obvious cases early with a message the person can act on, and costs nothing.
+
+Terms match whole words only (with their usual inflections spelled out), so innocent words
+that merely start the same way — "a shooting star", "sextant", "killdeer", "Essex" — pass.
 """
 
 from __future__ import annotations
@@ -12,13 +15,27 @@ from api.errors import InvalidInput
 
 MAX_PROMPT_LENGTH = 500
 
+#: Whole words or phrases; each line is one idea with the inflections people actually type.
 _BLOCKED = (
-    "nude", "naked", "nsfw", "porn", "sex", "sexual", "explicit", "genitals", "gore", "gory",
-    "decapitat", "dismember", "mutilat", "behead", "blood everywhere", "suicide", "self-harm",
-    "kill", "murder", "massacre", "torture", "terrorist", "bomb", "shooting", "nazi",
-    "swastika", "child abuse", "rape",
+    "nude", "nudes", "nudity", "naked", "nsfw", "porn", "porno", "pornographic", "pornography",
+    "sex", "sexy", "sexual", "sexually", "explicit", "genital", "genitals", "topless",
+    "gore", "gory", "bloody corpse", "blood everywhere",
+    "decapitate", "decapitated", "decapitating", "decapitation",
+    "dismember", "dismembered", "dismembering", "dismemberment",
+    "mutilate", "mutilated", "mutilating", "mutilation",
+    "behead", "beheaded", "beheading",
+    "suicide", "self-harm", "self harm",
+    "kill", "kills", "killed", "killing", "killer", "murder", "murders", "murdered", "murdering",
+    "massacre", "massacred", "torture", "tortured", "torturing",
+    "terrorist", "terrorism", "bomb", "bombs", "bombing",
+    "shoot him", "shoot her", "shoot them", "shoots him", "shoots her", "shot dead",
+    "school shooting", "mass shooting", "gunshot",
+    "nazi", "nazis", "swastika", "child abuse", "rape", "raped", "raping",
 )
-_PATTERN = re.compile(r"\b(" + "|".join(re.escape(word) for word in _BLOCKED) + r")", re.IGNORECASE)
+_PATTERN = re.compile(
+    r"(?<!\w)(" + "|".join(re.escape(term).replace(r"\ ", r"\s+") for term in _BLOCKED) + r")(?!\w)",
+    re.IGNORECASE,
+)
 
 
 def clean_prompt(prompt: str | None) -> str | None:

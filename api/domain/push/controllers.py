@@ -20,12 +20,13 @@ from api.domain.push.schemas import (
 )
 from api.domain.push.services import PushSubscriptionService
 from api.domain.push.vapid import VapidKeys
+from api.net import OutboundPolicy
 
 
 def provide_subscriptions(
     db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
 ) -> PushSubscriptionService:
-    return PushSubscriptionService(db_session, require_public_https=settings.is_production)
+    return PushSubscriptionService(db_session, outbound=OutboundPolicy.from_settings(settings))
 
 
 class PushController(Controller):
@@ -44,13 +45,15 @@ class PushController(Controller):
     )
     async def create_subscription(
         self, data: JSONBody[PushSubscriptionCreate], request: Request[CurrentUser, Token, Any],
-        subscriptions: NamedDependency[PushSubscriptionService],
+        subscriptions: NamedDependency[PushSubscriptionService], db_session: NamedDependency[AsyncSession],
     ) -> PushSubscriptionView:
         """Body: the browser's ``PushSubscription.toJSON()``. Subscribing the same browser
-        again updates it; each device a person uses is a subscription of its own."""
+        again updates it; each device a person uses is a subscription of its own. 409 when
+        the browser is subscribed for another account."""
         subscription = await subscriptions.subscribe(
             request.user.id, data, user_agent=request.headers.get("user-agent")
         )
+        await db_session.commit()
         return PushSubscriptionView(
             id=subscription.id, endpoint=subscription.endpoint,
             created_at=subscription.created_at, expires_at=subscription.expires_at,
@@ -62,7 +65,8 @@ class PushController(Controller):
     )
     async def delete_subscription(
         self, data: JSONBody[PushSubscriptionDelete], request: Request[CurrentUser, Token, Any],
-        subscriptions: NamedDependency[PushSubscriptionService],
+        subscriptions: NamedDependency[PushSubscriptionService], db_session: NamedDependency[AsyncSession],
     ) -> None:
         """Body: ``{"endpoint": subscription.endpoint}``; 404 when it is not one of yours."""
         await subscriptions.unsubscribe(request.user.id, data.endpoint)
+        await db_session.commit()

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import ipaddress
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
 
 import aiohttp
 import sqlalchemy as sa
@@ -27,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db import models as m
 from api.domain.push.schemas import PushNotice, PushSubscriptionCreate
 from api.domain.push.vapid import VapidKeys, b64url, b64url_decode
-from api.errors import InvalidInput, NotFound
+from api.errors import Conflict, InvalidInput, NotFound
+from api.net import OutboundPolicy, RefusedAddress, UnsafeURL, check_url
 
 #: Devices (browsers) kept per user; subscribing one more forgets the least recently updated.
 MAX_DEVICES_PER_USER = 20
@@ -40,17 +39,23 @@ MAX_RETRY_AFTER_SECONDS = 3600.0
 
 
 class PushSubscriptionService:
-    def __init__(self, session: AsyncSession, *, require_public_https: bool) -> None:
+    """Subscriptions of browsers to a user's notices. Never commits: the caller (the
+    controller, or the job step) owns the transaction."""
+
+    def __init__(self, session: AsyncSession, *, outbound: OutboundPolicy) -> None:
         self.session = session
-        self.require_public_https = require_public_https
+        self.outbound = outbound
 
     async def subscribe(
         self, user_id: uuid.UUID, data: PushSubscriptionCreate, *, user_agent: str | None
     ) -> m.PushSubscription:
         """Store (or refresh) a browser's subscription for ``user_id``.
 
-        The endpoint identifies the browser: subscribing again, or after signing in as someone
-        else on the same device, moves the row rather than adding a second one.
+        The endpoint identifies the browser: subscribing it again refreshes the row. An
+        endpoint already registered to another account is refused (409) and left with its
+        owner — otherwise anyone who learnt a subscription's endpoint could take over that
+        person's notifications. A browser that changes accounts unsubscribes first (the
+        web app does on log-out), which gives it a new endpoint.
         """
         self._check_endpoint(data.endpoint)
         p256dh, auth = _checked_keys(data.keys.p256dh, data.keys.auth)
@@ -59,7 +64,6 @@ class PushSubscriptionService:
         )
         now = datetime.now(UTC)
         values = {
-            "user_id": user_id,
             "p256dh": p256dh,
             "auth": auth,
             "expires_at": expires_at,
@@ -67,11 +71,21 @@ class PushSubscriptionService:
         }
         statement = (
             insert(m.PushSubscription)
-            .values(endpoint=data.endpoint, **values)
-            .on_conflict_do_update(index_elements=["endpoint"], set_={**values, "updated_at": now})
+            .values(endpoint=data.endpoint, user_id=user_id, **values)
+            .on_conflict_do_update(
+                index_elements=["endpoint"],
+                set_={**values, "updated_at": now},
+                where=m.PushSubscription.user_id == user_id,
+            )
             .returning(m.PushSubscription)
         )
-        subscription = (await self.session.scalars(statement)).one()
+        subscription = (await self.session.scalars(statement)).one_or_none()
+        if subscription is None:
+            raise Conflict(
+                "This browser already receives notifications for another Echoes account. "
+                "Turn notifications off there (or sign out of it), then turn them on here.",
+                field="endpoint",
+            )
         stale = (
             sa.select(m.PushSubscription.id)
             .where(m.PushSubscription.user_id == user_id)
@@ -79,7 +93,6 @@ class PushSubscriptionService:
             .offset(MAX_DEVICES_PER_USER)
         )
         await self.session.execute(sa.delete(m.PushSubscription).where(m.PushSubscription.id.in_(stale)))
-        await self.session.commit()
         return subscription
 
     async def unsubscribe(self, user_id: uuid.UUID, endpoint: str) -> None:
@@ -88,7 +101,6 @@ class PushSubscriptionService:
                 m.PushSubscription.user_id == user_id, m.PushSubscription.endpoint == endpoint
             )
         )
-        await self.session.commit()
         if result.rowcount == 0:  # type: ignore[attr-defined]
             raise NotFound("This browser is not subscribed to your notifications.")
 
@@ -105,30 +117,15 @@ class PushSubscriptionService:
             .where(m.PushSubscription.user_id == user_id)
             .order_by(m.PushSubscription.created_at)
         )
-        subscriptions = list(rows)
-        await self.session.commit()
-        return subscriptions
+        return list(rows)
 
     def _check_endpoint(self, endpoint: str) -> None:
-        """Pushes are POSTed by our servers to this URL, so it must not point anywhere
-        inside our network: in production only public https hosts are accepted."""
-        parts = urlsplit(endpoint)
-        problem = None
-        if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
-            problem = "is not an absolute http(s) URL"
-        elif self.require_public_https:
-            if parts.scheme != "https":
-                problem = "must use https"
-            elif parts.hostname == "localhost" or parts.hostname.endswith((".localhost", ".local", ".internal")):
-                problem = "must be a public host"
-            else:
-                try:
-                    ipaddress.ip_address(parts.hostname)
-                    problem = "must name a host, not an IP address"
-                except ValueError:
-                    pass
-        if problem:
-            raise InvalidInput(f"The push subscription's endpoint {problem}.", field="endpoint")
+        """Pushes are POSTed by our servers to this URL, so it must be a public https URL
+        (see :mod:`api.net`; its host name is resolved and checked again at each send)."""
+        try:
+            check_url(endpoint, self.outbound)
+        except UnsafeURL as exc:
+            raise InvalidInput(f"The push subscription's endpoint is refused: {exc}.", field="endpoint") from None
 
 
 def _checked_keys(p256dh: str, auth: str) -> tuple[str, str]:
@@ -203,7 +200,11 @@ async def send_notice(
     http: aiohttp.ClientSession,
     ttl: int = PUSH_TTL_SECONDS,
 ) -> Delivery:
-    """Encrypt ``notice`` for one browser (aes128gcm), sign with VAPID and POST it."""
+    """Encrypt ``notice`` for one browser (aes128gcm), sign with VAPID and POST it.
+
+    ``http`` must come from :func:`api.net.guarded_aiohttp_session`: the endpoint is a URL
+    a browser gave us, so it is sent only to a public https address.
+    """
     subscription_info = {
         "endpoint": subscription.endpoint,
         "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
@@ -229,6 +230,12 @@ async def send_notice(
         if status is None or status >= 500 or status == 408:
             return Delivery(Outcome.RETRY, status, parse_retry_after(exc.retry_after), detail)
         return Delivery(Outcome.REJECTED, status, detail=detail)
+    except UnsafeURL as exc:
+        return Delivery(Outcome.REJECTED, None, detail=f"endpoint refused: {exc}")
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, RefusedAddress):
+            return Delivery(Outcome.REJECTED, None, detail=f"endpoint refused: {exc.os_error}")
+        return Delivery(Outcome.RETRY, None, detail=f"{type(exc).__name__}: {exc}")
     except (aiohttp.ClientError, TimeoutError) as exc:
         return Delivery(Outcome.RETRY, None, detail=f"{type(exc).__name__}: {exc}")
     return Delivery(Outcome.SENT, response.status)  # type: ignore[union-attr]

@@ -19,7 +19,7 @@ import psutil
 import pytest
 from PIL import Image, ImageFilter, ImageOps
 
-from assembly.clipmaker import ClipInfo, finish_clip, make_local_clip
+from assembly.clipmaker import ClipError, ClipInfo, finish_argv, finish_clip, make_local_clip
 from assembly.encoding import ASPECT_SIZES, CLIP_ENCODING
 from assembly.ffmpeg import ffmpeg_cmd
 from assembly.motion import motion_plan, render_motion
@@ -385,16 +385,37 @@ async def test_finish_clip_turns_a_rotated_phone_video_upright(tmp_path: Path) -
 
 
 async def test_finish_clip_refuses_a_file_that_is_not_a_video(tmp_path: Path) -> None:
-    with pytest.raises(FFmpegError) as failure:
+    with pytest.raises(ClipError, match="not an MP4/MOV or WebM video"):
         await finish_clip(
             PHOTOS / "bad_not_an_image.jpg",
             tmp_path / "clip.mp4",
             tmp_path / "poster.jpg",
             aspect="16:9",
         )
-    assert failure.value.returncode != 0
-    assert failure.value.stderr.strip()
     assert leftovers(tmp_path) == []
+
+
+async def test_finish_clip_never_reads_a_provider_playlist_or_the_files_it_names(tmp_path: Path) -> None:
+    """A provider "video" that is really an HLS playlist is refused by its bytes; even
+    forced through as MP4 it is opened as that one local file only."""
+    playlist = tmp_path / "output.mp4"
+    playlist.write_text("#EXTM3U\n#EXTINF:5.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n")
+    with pytest.raises(ClipError):
+        await finish_clip(playlist, tmp_path / "clip.mp4", tmp_path / "poster.jpg", aspect="16:9")
+    with pytest.raises(FFmpegError) as failure:
+        await finish_clip(
+            playlist, tmp_path / "clip.mp4", tmp_path / "poster.jpg", aspect="16:9", source_format="mov"
+        )
+    assert "passwd" not in failure.value.stderr
+    assert not (tmp_path / "clip.mp4").exists()
+
+
+def test_finish_argv_names_the_demuxer_and_allows_only_local_files(tmp_path: Path) -> None:
+    argv = finish_argv(tmp_path / "in.mp4", tmp_path / "out.mp4", aspect="16:9", source_format="matroska")
+    first_input = argv.index("-i")
+    assert argv[first_input - 4 : first_input + 2] == [
+        "-f", "matroska", "-protocol_whitelist", "file", "-i", str(tmp_path / "in.mp4"),
+    ]
 
 
 # --- running ffmpeg: failures, progress, cancellation ------------------------------------

@@ -14,11 +14,15 @@ import pytest
 from PIL import Image
 from redis.asyncio import Redis
 
+from api.net import OutboundPolicy
 from assembly.ffmpeg import ffmpeg_cmd
 from tests.fakes.runpod_fake import RunpodFake
 from tests.fakes.runway_fake import RunwayFake
 from worker.providers.base import JobRef, JobState, JobStatus, MotionProvider
 from worker.providers.chain import CircuitBreaker
+
+#: The fakes serve their outputs from 127.0.0.1 over http, which the strict default refuses.
+LOCAL_FAKES = OutboundPolicy(allow_loopback=True)
 
 
 @pytest.fixture(scope="session")

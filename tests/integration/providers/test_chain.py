@@ -21,7 +21,7 @@ from api.config import Settings
 from assembly.probe import probe
 from tests.fakes.runpod_fake import RunpodFake
 from tests.fakes.runway_fake import RunwayFake
-from tests.integration.providers.conftest import ScaledClock
+from tests.integration.providers.conftest import LOCAL_FAKES, ScaledClock
 from tests.paths import PHOTOS
 from worker.providers import build_chain
 from worker.providers.base import (
@@ -56,7 +56,7 @@ def quick_runpod(runway_output_video: Path) -> Iterator[RunpodFake]:
 
 @pytest.fixture
 async def runway(runway_fake: RunwayFake) -> AsyncIterator[RunwayProvider]:
-    provider = RunwayProvider(api_key=runway_fake.api_key, base_url=runway_fake.url)
+    provider = RunwayProvider(api_key=runway_fake.api_key, base_url=runway_fake.url, outbound=LOCAL_FAKES)
     yield provider
     await provider.aclose()
 
@@ -67,6 +67,7 @@ async def runpod(quick_runpod: RunpodFake) -> AsyncIterator[RunpodProvider]:
         api_key=quick_runpod.api_key,
         endpoint_id=quick_runpod.endpoint_id,
         base_url=quick_runpod.base_url,
+        outbound=LOCAL_FAKES,
     )
     yield provider
     await provider.aclose()
@@ -407,3 +408,26 @@ async def test_build_chain_follows_the_settings(
             assert await chain.breaker.open_for("runway") == pytest.approx(30, abs=2)
         finally:
             await redis.delete(chain.breaker.key("runway"))
+
+
+async def test_provider_calls_and_failures_are_counted_for_prometheus(
+    runway: RunwayProvider,
+    runpod: RunpodProvider,
+    runway_fake: RunwayFake,
+    breaker: CircuitBreaker,
+    clock: ScaledClock,
+    tmp_path: Path,
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    failures_before = sample("echoes_provider_failures_total", provider="runway", kind="TransientProviderError")
+    submits_before = sample("echoes_provider_call_seconds_count", provider="runpod", operation="submit")
+    runway_fake.down = True
+    await chain_of(runway, runpod, breaker=breaker, clock=clock).generate(REQUEST, tmp_path / "clip.mp4")
+
+    failures = sample("echoes_provider_failures_total", provider="runway", kind="TransientProviderError")
+    assert failures - failures_before == 3
+    assert sample("echoes_provider_call_seconds_count", provider="runpod", operation="submit") - submits_before == 1

@@ -14,7 +14,7 @@ import pytest
 
 from assembly.probe import probe
 from tests.fakes.runpod_fake import BucketFake, RunpodFake
-from tests.integration.providers.conftest import poll_until_finished
+from tests.integration.providers.conftest import LOCAL_FAKES, poll_until_finished
 from tests.paths import PHOTOS
 from worker.providers.base import (
     JobRef,
@@ -34,6 +34,7 @@ def provider_for(fake: RunpodFake, **overrides: Any) -> RunpodProvider:
         "endpoint_id": fake.endpoint_id,
         "base_url": fake.base_url,
         "timeout_seconds": 60,
+        "outbound": LOCAL_FAKES,
     }
     options.update(overrides)
     return RunpodProvider(**options)

@@ -14,7 +14,7 @@ from PIL import Image
 
 from assembly.probe import probe
 from tests.fakes.runway_fake import RunwayFake
-from tests.integration.providers.conftest import poll_until_finished
+from tests.integration.providers.conftest import LOCAL_FAKES, poll_until_finished
 from tests.paths import PHOTOS
 from worker.providers.base import (
     ContentRefused,
@@ -31,7 +31,7 @@ PHOTO = PHOTOS / "astronaut.jpg"
 
 @pytest.fixture
 async def runway(runway_fake: RunwayFake) -> AsyncIterator[RunwayProvider]:
-    provider = RunwayProvider(api_key=runway_fake.api_key, base_url=runway_fake.url)
+    provider = RunwayProvider(api_key=runway_fake.api_key, base_url=runway_fake.url, outbound=LOCAL_FAKES)
     yield provider
     await provider.aclose()
 
@@ -318,6 +318,7 @@ async def test_an_output_over_the_size_cap_is_refused(
         api_key=runway_fake.api_key,
         base_url=runway_fake.url,
         max_download_bytes=runway_output_video.stat().st_size - 1,
+        outbound=LOCAL_FAKES,
     )
     try:
         ref = await provider.submit(request())

@@ -7,6 +7,7 @@ import time
 import uuid
 from typing import Any
 
+import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 from litestar.testing import AsyncTestClient
@@ -14,6 +15,7 @@ from saq import Status
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from api.config import Settings
+from api.db import models as m
 from api.domain.push.schemas import (
     MAX_ENCRYPTED_BYTES,
     PushKeys,
@@ -21,17 +23,20 @@ from api.domain.push.schemas import (
     PushSubscriptionCreate,
 )
 from api.domain.push.services import (
+    Outcome,
     PushSubscriptionService,
     clip_failed_notice,
     clip_ready_notice,
     credits_added_notice,
+    send_notice,
     topic_for,
     video_failed_notice,
     video_ready_notice,
 )
-from api.domain.push.vapid import b64url, b64url_decode
+from api.domain.push.vapid import VapidKeys, b64url, b64url_decode
 from api.errors import InvalidInput
 from api.jobs import QueueName, Queues, enqueue_push
+from api.net import OutboundPolicy, guarded_aiohttp_session
 from tests.fakes.push_service import PushServiceFake
 from tests.integration.conftest import wait_until
 from tests.integration.helpers import PASSWORD, sign_up, sql, with_csrf
@@ -120,12 +125,29 @@ async def test_a_user_keeps_one_subscription_per_device_and_removes_only_their_o
     assert twice.status_code == 404
 
 
-async def test_a_browser_that_signs_in_as_someone_else_moves_its_subscription(
+async def test_an_endpoint_registered_to_another_account_is_not_moved_to_yours(
     client: AsyncTestClient[Any], settings: Settings, push_service: PushServiceFake
 ) -> None:
     browser = push_service.browser(await application_server_key(client))
     first_user = await signed_up_user(client)
     await subscribe(client, browser)
+    await client.post("/api/auth/logout")
+    second_user = await signed_up_user(client)
+    taken = await client.post("/api/push/subscriptions", json=browser.subscription_json())
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["code"] == "CONFLICT" and "another Echoes account" in taken.json()["detail"]
+    assert [r["endpoint"] for r in await subscription_rows(settings, first_user)] == [browser.endpoint]
+    assert await subscription_rows(settings, second_user) == []
+
+
+async def test_a_browser_unsubscribed_by_one_account_can_subscribe_for_the_next(
+    client: AsyncTestClient[Any], settings: Settings, push_service: PushServiceFake
+) -> None:
+    browser = push_service.browser(await application_server_key(client))
+    first_user = await signed_up_user(client)
+    await subscribe(client, browser)
+    removed = await client.request("DELETE", "/api/push/subscriptions", json={"endpoint": browser.endpoint})
+    assert removed.status_code == 204
     await client.post("/api/auth/logout")
     second_user = await signed_up_user(client)
     await subscribe(client, browser)
@@ -156,7 +178,7 @@ async def test_a_subscription_with_unusable_keys_or_endpoint_is_refused(
     assert missing.status_code == 400
 
 
-async def test_in_production_only_public_https_endpoints_are_accepted(
+async def test_without_the_loopback_setting_only_public_https_endpoints_are_accepted(
     settings: Settings, push_service: PushServiceFake, client: AsyncTestClient[Any]
 ) -> None:
     """Our servers POST to the endpoint: it must not be a way into our own network."""
@@ -165,13 +187,16 @@ async def test_in_production_only_public_https_endpoints_are_accepted(
     engine = create_async_engine(settings.database_url)
     try:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            service = PushSubscriptionService(session, require_public_https=True)
+            service = PushSubscriptionService(session, outbound=OutboundPolicy())
             for endpoint in (
                 "http://push.example.com/send/abc",
                 "https://127.0.0.1:8443/push/abc",
                 "https://[::1]/push/abc",
-                "https://localhost/push/abc",
-                "https://metadata.internal/push",
+                "https://[::ffff:127.0.0.1]/push/abc",
+                "https://10.1.2.3/push/abc",
+                "https://169.254.169.254/latest/meta-data",
+                "https://user:pw@push.example.com/abc",
+                push_service.browser(await application_server_key(client)).endpoint,
             ):
                 with pytest.raises(InvalidInput):
                     await service.subscribe(
@@ -338,3 +363,27 @@ def test_notices_of_one_project_replace_each_other_and_open_its_page() -> None:
     assert video.tag == video_failed_notice(project_id=project, project_title="x").tag != ready.tag
     assert credits_added_notice(added=1, balance=6).title == "1 credit added"
     assert credits_added_notice(added=5, balance=10).body == "Your balance is now 10."
+
+
+@pytest.mark.parametrize(
+    "endpoint_of",
+    [
+        lambda origin: origin,
+        lambda origin: origin.replace("http://127.0.0.1", "https://localhost"),
+    ],
+    ids=["plain-http-loopback", "a-name-resolving-to-loopback"],
+)
+async def test_a_push_to_a_non_public_endpoint_is_refused_before_connecting(
+    client: AsyncTestClient[Any], settings: Settings, push_service: PushServiceFake, endpoint_of: Any
+) -> None:
+    """The guard at send time: the endpoint's host is resolved, and an address that is not
+    public is never connected to (the local push service sees no request)."""
+    browser = push_service.browser(await application_server_key(client))
+    endpoint = browser.endpoint.replace(push_service.origin, endpoint_of(push_service.origin))
+    subscription = m.PushSubscription(endpoint=endpoint, p256dh=browser.p256dh, auth=b64url(browser.auth_secret))
+    strict = OutboundPolicy()
+    async with guarded_aiohttp_session(strict, timeout=aiohttp.ClientTimeout(total=5)) as http:
+        delivery = await send_notice(subscription, NOTICE, VapidKeys.from_settings(settings), http=http)
+    assert delivery.outcome is Outcome.REJECTED, delivery
+    assert "endpoint refused" in delivery.detail
+    assert push_service.requests == []

@@ -17,6 +17,9 @@ PRODUCTION = {
     "STRIPE_SECRET_KEY": "sk_test_123",
     "STRIPE_WEBHOOK_SECRET": "whsec_123",
     "VAPID_SUBJECT": "mailto:ops@example.com",
+    "DATABASE_URL": "postgresql://echoes@db.internal/echoes",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "PUBLIC_URL": "https://echoes.example.com",
 }
 
 

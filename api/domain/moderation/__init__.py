@@ -1,0 +1,1 @@
+"""Local content checks that run before any provider sees a person's media."""
