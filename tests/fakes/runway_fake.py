@@ -14,7 +14,9 @@ It follows ``shared/contracts/EXTERNAL_APIS.md`` §1:
   SUCCEEDED with ``output`` pointing at an MP4 this fake serves, or FAILED with
   ``failure``/``failureCode``; ``estimatedCost``/``cost`` are ``duration`` x the model's
   credits per second;
-- output URLs expire ``output_ttl`` seconds after the task finishes (then 404);
+- output URLs are signed (``?_jwt=``) each time the task is read and expire ``output_ttl``
+  seconds after they were issued (then 404), as Runway's do: reading the task again is
+  how a client gets a fresh URL for a finished task;
 - ``DELETE /v1/tasks/{id}`` (204) cancels an active task, which then reads CANCELLED, and
   deletes a finished one, which then reads 404.
 
@@ -34,7 +36,7 @@ import re
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,7 +75,8 @@ class FakeTask:
     started: float | None = None
     finished: float | None = None
     deleted: bool = False
-    output_token: str = ""
+    #: Every output URL token issued for this task, with when it was issued (monotonic).
+    output_tokens: dict[str, float] = field(default_factory=dict)
 
 
 class RunwayFake(FakeHTTPServer):
@@ -194,7 +197,6 @@ class RunwayFake(FakeHTTPServer):
                 if now >= task.started + self.run_seconds:
                     task.finished = now
                     task.status = "FAILED" if task.failure_code else "SUCCEEDED"
-                    task.output_token = secrets.token_urlsafe(16)
         running = sum(1 for t in self.tasks.values() if t.status == "RUNNING")
         for task in self.tasks.values():
             if (
@@ -223,7 +225,9 @@ class RunwayFake(FakeHTTPServer):
             payload["progress"] = round(min(0.5 if task.hang else 0.99, fraction), 3)
         elif task.status == "SUCCEEDED":
             assert task.finished is not None
-            payload["output"] = [f"{self.url}/_outputs/{task.id}.mp4?_jwt={task.output_token}"]
+            token = secrets.token_urlsafe(16)
+            task.output_tokens[token] = time.monotonic()
+            payload["output"] = [f"{self.url}/_outputs/{task.id}.mp4?_jwt={token}"]
             payload["cost"] = {"credits": credits}
         elif task.status == "FAILED":
             family = "SAFETY" if "SAFETY" in str(task.failure_code) else "INTERNAL"
@@ -237,12 +241,12 @@ class RunwayFake(FakeHTTPServer):
     def _serve_output(self, task_id: str, request: FakeRequest) -> Reply:
         with self.lock:
             task = self.tasks.get(task_id)
+            issued = task.output_tokens.get(request.query.get("_jwt", "")) if task else None
             valid = (
                 task is not None
                 and task.status == "SUCCEEDED"
-                and task.finished is not None
-                and request.query.get("_jwt") == task.output_token
-                and time.monotonic() < task.finished + self.output_ttl
+                and issued is not None
+                and time.monotonic() < issued + self.output_ttl
             )
         if not valid:
             return Reply(404, b"Not Found", {"Content-Type": "text/plain"})

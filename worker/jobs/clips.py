@@ -8,7 +8,6 @@ racing a slow first attempt) record one result and clean up the other's files.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ import structlog
 from saq import Status
 
 from api.db import models as m
-from api.domain.credits.services import CreditService
+from api.domain.clips import lifecycle
 from api.domain.push.services import clip_failed_notice, clip_ready_notice
 from api.events import (
     ClipProgressEvent,
@@ -57,16 +56,10 @@ def clip_progress(res: WorkerResources, job: Any, clip: ClipSnapshot, events: Ev
 
     async def write(progress: float) -> None:
         async with res.session() as session:
-            await session.execute(
-                sa.update(m.Clip)
-                .where(
-                    m.Clip.id == clip.id,
-                    m.Clip.generation == clip.generation,
-                    m.Clip.status == m.ClipStatus.GENERATING,
-                )
-                .values(progress=progress)
-            )
+            current = await lifecycle.record_progress(session, clip.id, clip.generation, progress)
             await session.commit()
+        if not current:
+            return
         await events.publish(
             clip.owner, ClipProgressEvent(clip_id=clip.id, project_id=clip.project_id, progress=progress)
         )
@@ -92,7 +85,8 @@ async def _make(
     normalised by :func:`finish_clip`, which adds them.
     """
     out_video, out_poster = workdir / "clip.mp4", workdir / "poster.jpg"
-    photo = res.storage.local_path(clip.photo_key)
+    photo = workdir / f"photo{Path(clip.photo_key).suffix}"
+    await res.storage.download(clip.photo_key, photo)
     if res.settings.motion_providers[0] == "local":
         info = await make_local_clip(
             photo, out_video, out_poster, aspect=clip.aspect, seed=clip.seed,
@@ -140,44 +134,49 @@ async def _still_wanted(res: WorkerResources, clip_id: uuid.UUID, generation: in
     return current == generation
 
 
-async def generate_clip(ctx: dict[str, Any], *, clip_id: str) -> dict[str, Any]:
+def job_generation(job: Any) -> int:
+    """The clip generation a ``generate_clip`` job was queued for (from its key for jobs
+    queued before the generation travelled in the job's arguments)."""
+    generation = job.kwargs.get("generation")
+    return int(generation) if generation is not None else int(job.key.rsplit(":", 1)[-1])
+
+
+async def generate_clip(ctx: dict[str, Any], *, clip_id: str, generation: int | None = None) -> dict[str, Any]:
     res: WorkerResources = ctx["resources"]
     job = ctx["job"]
     cid = uuid.UUID(clip_id)
-    bound = log.bind(clip_id=clip_id, job=job.key, attempt=job.attempts)
+    gen = generation if generation is not None else job_generation(job)
+    bound = log.bind(clip_id=clip_id, generation=gen, job=job.key, attempt=job.attempts)
 
     async with res.session() as session:
         clip = await session.get(m.Clip, cid)
         if clip is None:
             bound.info("clip_gone")
             return {"skipped": "deleted"}
-        if clip.status not in (m.ClipStatus.QUEUED, m.ClipStatus.GENERATING):
-            return {"skipped": f"clip is {clip.status.value}"}
+        attempt = await lifecycle.begin_attempt(session, cid, gen)
+        if attempt is None:
+            return {"skipped": f"generation {gen} is not current (clip is {clip.status.value}, generation {clip.generation})"}
         resume = None
-        if clip.status == m.ClipStatus.GENERATING and clip.provider and clip.provider_job_id:
-            resume = JobRef(provider=clip.provider, job_id=clip.provider_job_id)
+        if attempt.provider and attempt.provider_job_id:
+            resume = JobRef(provider=attempt.provider, job_id=attempt.provider_job_id)
         title = None
         if clip.project_id is not None:
             title = await session.scalar(sa.select(m.Project.title).where(m.Project.id == clip.project_id))
         snapshot = ClipSnapshot(
-            id=clip.id, generation=clip.generation,
+            id=clip.id, generation=gen,
             owner=owner_of(user_id=clip.user_id, visitor_id=clip.visitor_id),
             user_id=clip.user_id, project_id=clip.project_id, project_title=title,
             photo_key=clip.photo.storage_key,
             aspect=clip.aspect, seed=clip.seed, prompt=clip.prompt,
             intro_seconds=clip.intro_seconds, watermarked=clip.watermarked, resume=resume,
         )
-        clip.status = m.ClipStatus.GENERATING
-        clip.started_at = datetime.now(UTC)
-        clip.attempts += 1
-        clip.progress = max(clip.progress, 0.02)
-        clip.error_message = None
         await session.commit()
     events = EventPublisher.from_queues(res.queues)
     await events.publish(
         snapshot.owner,
         ClipStatusEvent(
-            clip_id=cid, project_id=snapshot.project_id, status=m.ClipStatus.GENERATING, progress=0.02
+            clip_id=cid, project_id=snapshot.project_id, status=m.ClipStatus.GENERATING,
+            progress=lifecycle.STARTED_PROGRESS,
         ),
     )
 
@@ -186,11 +185,7 @@ async def generate_clip(ctx: dict[str, Any], *, clip_id: str) -> dict[str, Any]:
     async def record_submission(ref: JobRef) -> None:
         submitted.append(ref)
         async with res.session() as session:
-            await session.execute(
-                sa.update(m.Clip)
-                .where(m.Clip.id == cid, m.Clip.generation == snapshot.generation)
-                .values(provider=ref.provider, provider_job_id=ref.job_id)
-            )
+            await lifecycle.record_submission(session, cid, gen, provider=ref.provider, job_id=ref.job_id)
             await session.commit()
 
     started = time.perf_counter()
@@ -198,21 +193,21 @@ async def generate_clip(ctx: dict[str, Any], *, clip_id: str) -> dict[str, Any]:
     poster_key = new_key("clips", "poster.jpg")
     try:
         async with clip_progress(res, job, snapshot, events) as progress:
-            with tempfile.TemporaryDirectory(dir=res.scratch_dir) as tmp:
-                made = await _make(res, snapshot, Path(tmp), progress, record_submission)
-                res.storage.put_file(video_key, Path(tmp) / "clip.mp4")
-                res.storage.put_file(poster_key, Path(tmp) / "poster.jpg")
+            with res.scratch.job_dir(f"clip-{cid}-{gen}") as workdir:
+                made = await _make(res, snapshot, workdir, progress, record_submission)
+                await res.storage.put_file(video_key, workdir / "clip.mp4", content_type="video/mp4")
+                await res.storage.put_file(poster_key, workdir / "poster.jpg", content_type="image/jpeg")
     except ContentRefused as refusal:
         await mark_clip_failed(
             res, cid, refusal.user_message, detail=f"{refusal.provider}: {refusal.code}: {refusal}",
-            generation=snapshot.generation,
+            generation=gen,
         )
         bound.info("clip_refused", provider=refusal.provider, code=refusal.code)
         return {"refused": refusal.code}
     except asyncio.CancelledError:
         # Deleted (or regenerated) while running: stop the provider's job too. A worker
         # shutting down leaves it running, to be resumed by the next attempt.
-        if submitted and not await asyncio.shield(_still_wanted(res, cid, snapshot.generation)):
+        if submitted and not await asyncio.shield(_still_wanted(res, cid, gen)):
             await asyncio.shield(res.chain.cancel(submitted[-1]))
         raise
 
@@ -224,41 +219,18 @@ async def generate_clip(ctx: dict[str, Any], *, clip_id: str) -> dict[str, Any]:
                 sa.select(m.Clip.video_key, m.Clip.poster_key).where(m.Clip.id == cid).with_for_update()
             )
         ).one_or_none()
-        result = await session.execute(
-            sa.update(m.Clip)
-            .where(
-                m.Clip.id == cid,
-                m.Clip.generation == snapshot.generation,
-                m.Clip.status == m.ClipStatus.GENERATING,
-            )
-            .values(
-                status=m.ClipStatus.SUCCEEDED,
-                progress=1.0,
-                provider=made.provider,
-                provider_job_id=made.job_id,
-                provider_cost=made.cost,
-                video_key=video_key,
-                poster_key=poster_key,
-                duration_seconds=info.duration,
-                width=info.width,
-                height=info.height,
-                finished_at=datetime.now(UTC),
-                generation_ms=elapsed_ms,
-                error_message=None,
-                failure_detail=None,
-            )
-            .returning(sa.literal(1))
+        recorded = await lifecycle.succeed(
+            session, cid, gen,
+            provider=made.provider, provider_job_id=made.job_id, provider_cost=made.cost,
+            video_key=video_key, poster_key=poster_key, duration_seconds=info.duration,
+            width=info.width, height=info.height, generation_ms=elapsed_ms,
         )
-        recorded = result.first() is not None
         await session.commit()
     if not recorded:
-        res.storage.delete(video_key)
-        res.storage.delete(poster_key)
+        await res.storage.delete_many([video_key, poster_key])
         bound.info("clip_result_discarded")
         return {"skipped": "recorded by another run or no longer wanted"}
-    for old_key in previous or ():
-        if old_key:
-            res.storage.delete(old_key)
+    await res.storage.delete_many([key for key in previous or () if key])
     await events.publish(
         snapshot.owner,
         ClipStatusEvent(clip_id=cid, project_id=snapshot.project_id, status=m.ClipStatus.SUCCEEDED, progress=1.0),
@@ -267,84 +239,63 @@ async def generate_clip(ctx: dict[str, Any], *, clip_id: str) -> dict[str, Any]:
         await enqueue_push(
             res.queues, snapshot.user_id,
             clip_ready_notice(project_id=snapshot.project_id, project_title=snapshot.project_title or "your project"),
-            key=f"clip:{cid}:{snapshot.generation}:succeeded",
+            key=f"clip:{cid}:{gen}:succeeded",
         )
     bound.info("clip_succeeded", provider=made.provider, ms=elapsed_ms, duration=info.duration)
     return {"clip_id": clip_id, "provider": made.provider, "ms": elapsed_ms}
 
 
 async def mark_clip_failed(
-    res: WorkerResources, clip_id: uuid.UUID, message: str, *, detail: str | None = None,
-    generation: int | None = None,
+    res: WorkerResources, clip_id: uuid.UUID, message: str, *, generation: int, detail: str | None = None,
 ) -> bool:
-    """Record a generation that failed for good and refund what it cost, once.
+    """Record that ``generation`` of a clip failed for good and refund what it cost, once.
 
-    A no-op for a clip that succeeded meanwhile (or moved on to a newer generation). The
-    status change and the refund's ledger row commit together.
+    A no-op for a generation that succeeded meanwhile or is no longer the clip's current one.
+    The status change and the refund's ledger row commit together; the announcements follow.
     """
     async with res.session() as session:
-        conditions = [
-            m.Clip.id == clip_id,
-            m.Clip.status.in_((m.ClipStatus.QUEUED, m.ClipStatus.GENERATING)),
-        ]
-        if generation is not None:
-            conditions.append(m.Clip.generation == generation)
-        row = (
-            await session.execute(
-                sa.update(m.Clip)
-                .where(*conditions)
-                .values(
-                    status=m.ClipStatus.FAILED, error_message=message, failure_detail=detail,
-                    finished_at=datetime.now(UTC),
-                )
-                .returning(
-                    m.Clip.user_id, m.Clip.visitor_id, m.Clip.project_id, m.Clip.generation,
-                    m.Clip.charged_credits, m.Clip.progress,
-                )
-            )
-        ).one_or_none()
-        if row is None:
-            await session.rollback()
+        failure = await lifecycle.fail(session, clip_id, generation, message, detail=detail)
+        if failure is None:
             return False
-        user_id, visitor_id, project_id, failed_generation, charged, progress = row
-        refunded = False
-        if user_id is not None and charged > 0:
-            refunded = await CreditService(session).refund_clip_generation(
-                user_id, clip_id, failed_generation, charged
-            )
-        balance = await CreditService(session).balance(user_id) if refunded and user_id else None
         title = None
-        if project_id is not None:
-            title = await session.scalar(sa.select(m.Project.title).where(m.Project.id == project_id))
+        if failure.project_id is not None:
+            title = await session.scalar(sa.select(m.Project.title).where(m.Project.id == failure.project_id))
         await session.commit()
+    user_id = failure.user_id
     events = EventPublisher.from_queues(res.queues)
     await events.publish(
-        owner_of(user_id=user_id, visitor_id=visitor_id),
+        owner_of(user_id=user_id, visitor_id=failure.visitor_id),
         ClipStatusEvent(
-            clip_id=clip_id, project_id=project_id, status=m.ClipStatus.FAILED, progress=progress, error=message
+            clip_id=clip_id, project_id=failure.project_id, status=m.ClipStatus.FAILED,
+            progress=failure.progress, error=message,
         ),
     )
-    if refunded and user_id is not None and balance is not None:
+    if failure.refunded and user_id is not None and failure.balance is not None:
         await events.publish(
-            user_owner(user_id), CreditsChangedEvent(balance=balance, delta=charged, kind=m.CreditKind.REFUND)
+            user_owner(user_id),
+            CreditsChangedEvent(balance=failure.balance, delta=failure.refunded, kind=m.CreditKind.REFUND),
         )
-    if project_id is not None and user_id is not None:
+    if failure.project_id is not None and user_id is not None:
         await enqueue_push(
             res.queues, user_id,
-            clip_failed_notice(project_id=project_id, project_title=title or "your project"),
-            key=f"clip:{clip_id}:{failed_generation}:failed",
+            clip_failed_notice(project_id=failure.project_id, project_title=title or "your project"),
+            key=f"clip:{clip_id}:{generation}:failed",
         )
-    log.warning("clip_failed", clip_id=str(clip_id), refunded=refunded, detail=(detail or "")[-300:])
+    log.warning(
+        "clip_failed", clip_id=str(clip_id), generation=generation, refunded=failure.refunded,
+        detail=(detail or "")[-300:],
+    )
     return True
 
 
 async def after_clip_job(ctx: dict[str, Any]) -> None:
-    """SAQ ``after_process`` hook: a job that will not be retried again fails its clip."""
+    """SAQ ``after_process`` hook: a job that will not be retried again fails its generation
+    of the clip (and only that one)."""
     job = ctx.get("job")
     if job is None or job.function != TaskName.GENERATE_CLIP or job.status != Status.FAILED:
         return
     clip_id = uuid.UUID(job.kwargs["clip_id"])
-    await mark_clip_failed(ctx["resources"], clip_id, FAILED_FOR_GOOD, detail=job.error)
+    await mark_clip_failed(ctx["resources"], clip_id, FAILED_FOR_GOOD, generation=job_generation(job), detail=job.error)
 
 
 async def sweep_stuck_clips(ctx: dict[str, Any]) -> dict[str, int]:
@@ -396,12 +347,14 @@ async def expire_free_tries(ctx: dict[str, Any]) -> dict[str, int]:
                 .limit(500)
             )
         ).all()
-        for clip, photo in rows:
-            for key in (clip.video_key, clip.poster_key, photo.storage_key, photo.thumbnail_key):
-                if key:
-                    res.storage.delete(key)
+        keys = [
+            key for clip, photo in rows
+            for key in (clip.video_key, clip.poster_key, photo.storage_key, photo.thumbnail_key) if key
+        ]
+        for _, photo in rows:
             await session.delete(photo)
         await session.commit()
+    await res.storage.delete_many(keys)
     if rows:
         log.info("free_tries_expired", count=len(rows))
     return {"expired": len(rows)}

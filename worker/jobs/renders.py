@@ -8,9 +8,8 @@ job that runs twice records one video.
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,13 @@ from saq import Status
 from api.db import models as m
 from api.domain.push.services import video_failed_notice, video_ready_notice
 from api.events import EventPublisher, RenderProgressEvent, RenderStatusEvent, user_owner
-from api.jobs import TaskName, enqueue_push
+from api.jobs import (
+    RENDER_REQUEUE_LIMIT,
+    TaskName,
+    enqueue_push,
+    enqueue_render_project,
+    render_job_alive,
+)
 from api.storage import new_key
 from assembly.encoding import size_for_aspect
 from assembly.runner import render
@@ -47,6 +52,9 @@ TRANSITIONS = {
     "slide": TransitionKind.SLIDE,
     "wipe": TransitionKind.WIPE,
 }
+RENDER_LOST = (
+    "We could not finish your video: the machine making it stopped. Please try again."
+)
 RENDER_FAILED = (
     "We could not make your video this time. Please try again; if it keeps failing, "
     "try another transition or music track."
@@ -76,8 +84,10 @@ async def _timeline(
     if project.music_track_id is not None:
         track = await session.get(m.MusicTrack, project.music_track_id)
         if track is not None:
+            track_file = workdir / f"music{Path(track.storage_key).suffix}"
+            await res.storage.download(track.storage_key, track_file)
             music = Music(
-                path=str(res.storage.local_path(track.storage_key)),
+                path=str(track_file),
                 start=project.music_start_offset,
                 volume=project.music_volume,
                 fade_in=0.5,
@@ -89,8 +99,13 @@ async def _timeline(
         png.write_bytes(render_watermark_png(width, height))
         watermark = Watermark(path=str(png))
     kind = TRANSITIONS.get(project.transition_kind, TransitionKind.CROSSFADE)
+    inputs = []
+    for index, c in enumerate(ready):
+        clip_file = workdir / f"input-{index}.mp4"
+        await res.storage.download(c.video_key, clip_file)  # type: ignore[arg-type]
+        inputs.append(Clip(path=str(clip_file), caption=c.caption))
     timeline = Timeline(
-        clips=[Clip(path=str(res.storage.local_path(c.video_key)), caption=c.caption) for c in ready],  # type: ignore[arg-type]
+        clips=inputs,
         width=width,
         height=height,
         fps=24,
@@ -107,8 +122,7 @@ async def render_project(ctx: dict[str, Any], *, render_id: str) -> dict[str, An
     job = ctx["job"]
     rid = uuid.UUID(render_id)
     bound = log.bind(render_id=render_id, attempt=job.attempts)
-    with tempfile.TemporaryDirectory(dir=res.scratch_dir, prefix="render-") as tmp:
-        workdir = Path(tmp)
+    with res.scratch.job_dir(f"render-{rid}") as workdir:
         async with res.session() as session:
             row = await session.get(m.Render, rid)
             if row is None or row.status not in m.ACTIVE_RENDER_STATUSES:
@@ -154,8 +168,8 @@ async def render_project(ctx: dict[str, Any], *, render_id: str) -> dict[str, An
 
         video_key = new_key("renders", "video.mp4")
         poster_key = new_key("renders", "poster.jpg")
-        res.storage.put_file(video_key, out)
-        res.storage.put_file(poster_key, poster)
+        await res.storage.put_file(video_key, out, content_type="video/mp4")
+        await res.storage.put_file(poster_key, poster, content_type="image/jpeg")
         size = out.stat().st_size
     async with res.session() as session:
         updated = await session.execute(
@@ -173,8 +187,7 @@ async def render_project(ctx: dict[str, Any], *, render_id: str) -> dict[str, An
         recorded = updated.first() is not None
         await session.commit()
     if not recorded:
-        res.storage.delete(video_key)
-        res.storage.delete(poster_key)
+        await res.storage.delete_many([video_key, poster_key])
         return {"skipped": "cancelled meanwhile"}
     await events.publish(
         owner, RenderStatusEvent(render_id=rid, project_id=project_id, status=m.RenderStatus.SUCCEEDED, progress=1.0)
@@ -259,3 +272,49 @@ async def after_render_job(ctx: dict[str, Any]) -> None:
                 ),
             )
 
+
+
+async def sweep_stuck_renders(ctx: dict[str, Any]) -> dict[str, int]:
+    """Cron: an active render whose job is gone (never queued, a worker killed while it ran
+    and its job swept away as failed or aborted, Redis lost data) would block its project
+    for good. Queue it again, at most ``RENDER_REQUEUE_LIMIT`` times, then fail it with a
+    message. Renders cost no credits, so neither path charges or refunds anything."""
+    res: WorkerResources = ctx["resources"]
+    cutoff = datetime.now(UTC) - timedelta(minutes=1)
+    async with res.session() as session:
+        candidates = (
+            await session.execute(
+                sa.select(m.Render.id, m.Render.requeues).where(
+                    m.Render.status.in_(m.ACTIVE_RENDER_STATUSES),
+                    sa.func.coalesce(m.Render.started_at, m.Render.created_at) < cutoff,
+                )
+            )
+        ).all()
+    requeued = failed = 0
+    for render_id, requeues in candidates:
+        if await render_job_alive(res.queues, render_id):
+            continue
+        if requeues >= RENDER_REQUEUE_LIMIT:
+            if await _finish_failed(res, render_id, RENDER_LOST, f"job lost {requeues + 1} times"):
+                failed += 1
+            continue
+        async with res.session() as session:
+            claimed = (
+                await session.execute(
+                    sa.update(m.Render)
+                    .where(
+                        m.Render.id == render_id,
+                        m.Render.status.in_(m.ACTIVE_RENDER_STATUSES),
+                        m.Render.requeues == requeues,
+                    )
+                    .values(requeues=requeues + 1)
+                    .returning(m.Render.id)
+                )
+            ).first()
+            await session.commit()
+        if claimed is not None:
+            await enqueue_render_project(res.queues, render_id)
+            requeued += 1
+    if requeued or failed:
+        log.info("swept_renders", requeued=requeued, failed=failed)
+    return {"requeued": requeued, "failed": failed}

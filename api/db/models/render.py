@@ -44,6 +44,8 @@ class Render(UUIDv7AuditBase):
         str_enum(RenderStatus, "render_status"), default=RenderStatus.QUEUED
     )
     progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    #: Times the render sweep queued this render again after its job was lost.
+    requeues: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     watermarked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     mode: Mapped[str | None] = mapped_column(sa.String(8), nullable=True)
     title: Mapped[str] = mapped_column(sa.String(120))

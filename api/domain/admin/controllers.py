@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import msgspec
@@ -15,7 +16,9 @@ from litestar.security.jwt import Token
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models as m
+from api.db.transaction import after_commit, commit
 from api.domain.accounts.auth import CurrentUser, admin_guard
+from api.domain.clips import lifecycle
 from api.domain.credits.announce import announce_credit_changes
 from api.domain.credits.schemas import CreditEntry
 from api.domain.credits.services import CreditService
@@ -129,8 +132,8 @@ class AdminController(Controller):
         row = await CreditService(db_session).adjust(
             user_id, data.amount, reason=data.reason.strip(), by=request.user.id
         )
-        await db_session.commit()
-        await announce_credit_changes(db_session, queues)
+        after_commit(db_session, partial(announce_credit_changes, db_session, queues))
+        await commit(db_session)
         return CreditEntry(
             id=row.id, amount=row.amount, kind=row.kind, reference=row.reference,
             balance_after=row.balance_after, created_at=row.created_at, note=row.note,
@@ -184,16 +187,7 @@ class AdminController(Controller):
             raise NotFound("We could not find that clip.")
         if clip.status != m.ClipStatus.FAILED:
             raise Conflict("Only failed generations can be retried; this clip is " + clip.status.value + ".")
-        clip.generation += 1
-        clip.status = m.ClipStatus.QUEUED
-        clip.progress = 0.0
-        clip.charged_credits = 0
-        clip.error_message = None
-        clip.failure_detail = None
-        clip.queued_at = datetime.now(UTC)
-        clip.started_at = None
-        clip.finished_at = None
-        generation = clip.generation
-        await db_session.commit()
-        await enqueue_generate_clip(queues, clip_id, generation)
+        generation = lifecycle.start_generation(clip, charged_credits=0)
+        after_commit(db_session, partial(enqueue_generate_clip, queues, clip_id, generation))
+        await commit(db_session)
         return RetriedJob(clip_id=clip_id, generation=generation, status=m.ClipStatus.QUEUED)

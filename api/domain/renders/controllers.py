@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from litestar.security.jwt import Token
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.db.transaction import commit
 from api.domain.accounts.auth import PUBLIC, CurrentUser
 from api.domain.projects.services import ProjectService
 from api.domain.renders.services import (
@@ -21,12 +22,13 @@ from api.domain.renders.services import (
     ShareResult,
 )
 from api.jobs import Queues
-from api.storage import MediaSigner, Storage
+from api.ratelimit import Action, RateLimiter
+from api.storage import MediaUrls, Storage
 
 
 def provide_renders(
     db_session: NamedDependency[AsyncSession], storage: NamedDependency[Storage],
-    signer: NamedDependency[MediaSigner], queues: NamedDependency[Queues],
+    signer: NamedDependency[MediaUrls], queues: NamedDependency[Queues],
 ) -> RenderService:
     return RenderService(db_session, storage=storage, signer=signer, queues=queues)
 
@@ -41,10 +43,13 @@ class RenderController(Controller):
     async def render_project(
         self, project_id: FromPath[uuid.UUID], request: Request[CurrentUser, Token, Any],
         renders: NamedDependency[RenderService], db_session: NamedDependency[AsyncSession],
+        limiter: NamedDependency[RateLimiter],
     ) -> Response[RenderView]:
         """Queues a render; asking again while one is queued or running returns that one (200)."""
+        await limiter.for_account(Action.RENDER_VIDEO, request.user.id)
         project = await ProjectService.owned_project(db_session, project_id, request.user.id)
         render, created = await renders.start(project, request.user.id)
+        await commit(db_session)
         return Response(renders.view(render), status_code=202 if created else 200)
 
     @get("/projects/{project_id:uuid}/renders", operation_id="ListProjectRenders",
@@ -67,26 +72,31 @@ class RenderController(Controller):
           status_code=200)
     async def cancel_render(
         self, render_id: FromPath[uuid.UUID], request: Request[CurrentUser, Token, Any],
-        renders: NamedDependency[RenderService],
+        renders: NamedDependency[RenderService], db_session: NamedDependency[AsyncSession],
     ) -> RenderView:
-        render = await renders.get_owned(render_id, request.user.id, lock=True)
-        return renders.view(await renders.cancel(render))
+        render = await renders.cancel(await renders.get_owned(render_id, request.user.id, lock=True))
+        await commit(db_session)
+        return renders.view(render)
 
     @post("/renders/{render_id:uuid}/share", operation_id="ShareRender", summary="Share a video publicly",
           status_code=200)
     async def share_render(
         self, render_id: FromPath[uuid.UUID], request: Request[CurrentUser, Token, Any],
-        renders: NamedDependency[RenderService],
+        renders: NamedDependency[RenderService], db_session: NamedDependency[AsyncSession],
     ) -> ShareResult:
-        """An unguessable public link; the first share of a video earns one credit, once."""
-        return await renders.share(render_id, request.user.id)
+        """An unguessable public link; sharing a project paid for with credits earns one
+        credit, once per project."""
+        result = await renders.share(render_id, request.user.id)
+        await commit(db_session)
+        return result
 
     @delete("/renders/{render_id:uuid}/share", operation_id="UnshareRender", summary="Stop sharing a video")
     async def unshare_render(
         self, render_id: FromPath[uuid.UUID], request: Request[CurrentUser, Token, Any],
-        renders: NamedDependency[RenderService],
+        renders: NamedDependency[RenderService], db_session: NamedDependency[AsyncSession],
     ) -> None:
         await renders.unshare(render_id, request.user.id)
+        await commit(db_session)
 
     @get("/public/videos/{slug:str}", operation_id="GetPublicVideo", summary="A shared video",
          opt=PUBLIC, cache=False)

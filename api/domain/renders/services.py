@@ -7,6 +7,7 @@ import secrets
 import unicodedata
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 import msgspec
 import sqlalchemy as sa
@@ -15,12 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models as m
+from api.db.transaction import after_commit
 from api.domain.credits.announce import announce_credit_changes
 from api.domain.credits.services import CreditService
 from api.errors import Conflict, NotFound
 from api.events import EventPublisher, RenderStatusEvent, user_owner
 from api.jobs import Queues, abort_render_project, enqueue_render_project
-from api.storage import MediaSigner, Storage
+from api.storage import MediaUrls, Storage
 
 log = structlog.get_logger()
 
@@ -87,7 +89,7 @@ def download_name(title: str) -> str:
 
 class RenderService:
     def __init__(
-        self, session: AsyncSession, *, storage: Storage, signer: MediaSigner, queues: Queues
+        self, session: AsyncSession, *, storage: Storage, signer: MediaUrls, queues: Queues
     ) -> None:
         self.session = session
         self.storage = storage
@@ -150,9 +152,12 @@ class RenderService:
             if active is None:
                 raise
             return active, False
-        await self.session.commit()
-        await enqueue_render_project(self.queues, render.id)
-        await self._announce(render)
+
+        async def enqueue_and_announce() -> None:
+            await enqueue_render_project(self.queues, render.id)
+            await self._announce(render)
+
+        after_commit(self.session, enqueue_and_announce)
         log.info("render_queued", render_id=str(render.id), project_id=str(project.id), clips=len(clips))
         return render, True
 
@@ -172,11 +177,15 @@ class RenderService:
     async def cancel(self, render: m.Render) -> m.Render:
         if render.status not in m.ACTIVE_RENDER_STATUSES:
             raise Conflict("This video is not being made any more.")
-        await abort_render_project(self.queues, render.id, "cancelled by the user")
         render.status = m.RenderStatus.CANCELLED
         render.finished_at = datetime.now(UTC)
-        await self.session.commit()
-        await self._announce(render)
+        await self.session.flush()
+
+        async def abort_and_announce() -> None:
+            await abort_render_project(self.queues, render.id, "cancelled by the user")
+            await self._announce(render)
+
+        after_commit(self.session, abort_and_announce)
         return render
 
     async def _announce(self, render: m.Render) -> None:
@@ -188,22 +197,23 @@ class RenderService:
         )
 
     async def share(self, render_id: uuid.UUID, user_id: uuid.UUID) -> ShareResult:
-        """Publish the video at an unguessable slug; the first share ever earns one credit."""
+        """Publish the video at an unguessable slug; sharing a project paid for with credits
+        earns one credit, once per project (see :meth:`CreditService.grant_share_reward`)."""
         render = await self.get_owned(render_id, user_id, lock=True)
         if render.status != m.RenderStatus.SUCCEEDED:
             raise Conflict("Only a finished video can be shared.")
         if not render.share_slug:
             render.share_slug = secrets.token_urlsafe(12)
             render.shared_at = datetime.now(UTC)
-        rewarded = await CreditService(self.session).grant_share_reward(user_id, render.id)
-        await self.session.commit()
-        await announce_credit_changes(self.session, self.queues)
+        rewarded = await CreditService(self.session).grant_share_reward(user_id, render.project_id)
+        await self.session.flush()
+        after_commit(self.session, partial(announce_credit_changes, self.session, self.queues))
         return ShareResult(slug=render.share_slug, url=f"/v/{render.share_slug}", rewarded=rewarded)
 
     async def unshare(self, render_id: uuid.UUID, user_id: uuid.UUID) -> None:
         render = await self.get_owned(render_id, user_id, lock=True)
         render.share_slug = None
-        await self.session.commit()
+        await self.session.flush()
 
     async def public(self, slug: str) -> PublicVideo:
         if not re.fullmatch(r"[A-Za-z0-9_-]{8,32}", slug):

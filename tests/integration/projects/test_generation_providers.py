@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,15 +16,18 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from saq import Status
 
 from api.app import create_app
 from api.config import Settings
+from api.db import models as m
+from api.jobs import QueueName, clip_job_key
 from assembly.probe import probe
 from tests.conftest import make_settings
 from tests.fakes.runpod_fake import RunpodFake
 from tests.fakes.runway_fake import RunwayFake
 from tests.integration.conftest import wait_until
-from tests.integration.helpers import make_admin, sign_up, sql
+from tests.integration.helpers import make_admin, sign_up, sql, verify_email
 from tests.integration.projects.conftest import (
     give_credits,
     new_project,
@@ -32,6 +36,7 @@ from tests.integration.projects.conftest import (
 )
 from tests.paths import REPO_ROOT
 from worker.context import WorkerResources
+from worker.jobs.clips import FAILED_FOR_GOOD, after_clip_job, generate_clip, mark_clip_failed
 from worker.main import build_workers
 
 TEN = ("astronaut.jpg", "coffee.jpg", "chelsea.jpg", "rocket.jpg", "hubble.jpg",
@@ -116,6 +121,7 @@ async def running(settings: Settings) -> AsyncIterator[tuple[AsyncTestClient[Any
 
 async def _project_with_photos(client: AsyncTestClient[Any], database_url: str, names: tuple[str, ...], credits: int) -> tuple[dict[str, Any], dict[str, Any]]:
     me = (await sign_up(client))["user"]
+    await verify_email(database_url, me["id"])
     await give_credits(client, database_url, me, credits)
     project = await new_project(client)
     upload = await client.post(f"/api/projects/{project['id']}/photos", files=photo_files(*names))
@@ -283,9 +289,96 @@ def _env_for(s: Settings) -> dict[str, str]:
         "RUNWAY_API_BASE": s.runway_api_base, "PROVIDER_POLL_SECONDS": "0.2",
         "CLIP_JOB_HEARTBEAT_SECONDS": str(s.clip_job_heartbeat_seconds),
         "WORKER_SWEEP_SECONDS": str(s.worker_sweep_seconds), "LOG_LEVEL": "WARNING",
+        "OUTBOUND_ALLOW_LOOPBACK": "true",
     }
 
 
 async def _spawn_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "worker", cwd=REPO_ROOT, env=env)
 
+
+
+async def test_an_old_generations_job_can_neither_fail_refund_nor_be_resumed_by_the_new_one(
+    settings: Settings, runway: RunwayFake, clean_db: None
+) -> None:
+    """A generation the system gave up on (the sweep failed it, refunded) whose job is in fact
+    still around: a paid regeneration starts clean, and the old job's failure, its late run
+    and its provider task change nothing of the new generation."""
+    s = provider_settings(settings, runway=runway, runpod=None)
+    resources = await WorkerResources.open(s)
+    try:
+        async with AsyncTestClient(app=create_app(s)) as client:
+            _, project = await _project_with_photos(client, s.database_url, ("coffee.jpg",), 1)
+            assert (await client.post(f"/api/projects/{project['id']}/generate")).status_code == 202
+            clip_id = (await client.get(f"/api/projects/{project['id']}")).json()["clips"][0]["id"]
+            cid = uuid.UUID(clip_id)
+            # What the first generation's job left behind after submitting its provider task.
+            await sql(s.database_url, "UPDATE clips SET status = 'generating', provider = 'runway', "
+                      "provider_job_id = 'task-of-generation-1', attempts = 1")
+            assert await mark_clip_failed(resources, cid, FAILED_FOR_GOOD, generation=1)
+            await sql(s.database_url, f"UPDATE projects SET regenerations_used = {m.FREE_REGENERATIONS}")
+
+            regenerated = await client.post(
+                f"/api/projects/{project['id']}/clips/{clip_id}/regenerate", json={"prompt": "slow zoom"}
+            )
+            assert regenerated.status_code == 202, regenerated.text
+            assert regenerated.json()["creditsSpent"] == 1
+            rows = await sql(s.database_url, "SELECT status, generation, provider, provider_job_id, attempts FROM clips")
+            assert [dict(r) for r in rows] == [
+                {"status": "queued", "generation": 2, "provider": None, "provider_job_id": None, "attempts": 0}
+            ]
+
+            old_job = await resources.queues[QueueName.CLIPS].job(clip_job_key(cid, 1))
+            assert old_job is not None and old_job.kwargs["generation"] == 1
+            old_job.status, old_job.error = Status.FAILED, "the old attempt crashed"
+            await after_clip_job({"job": old_job, "resources": resources})
+            assert await generate_clip({"job": old_job, "resources": resources}, clip_id=clip_id, generation=1) == {
+                "skipped": "generation 1 is not current (clip is queued, generation 2)"
+            }
+            rows = await sql(s.database_url, "SELECT status, generation, error_message FROM clips")
+            assert [dict(r) for r in rows] == [{"status": "queued", "generation": 2, "error_message": None}]
+            assert runway.count("POST") == 0
+
+            workers = build_workers(resources)
+            tasks = [asyncio.create_task(w.start()) for w in workers]
+            try:
+                clips = (await wait_clips_settled(client, project["id"]))["clips"]
+            finally:
+                await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            assert clips[0]["status"] == "succeeded" and clips[0]["generation"] == 2
+    finally:
+        await resources.close()
+    rows = await sql(s.database_url, "SELECT provider_job_id FROM clips")
+    assert rows[0]["provider_job_id"] in runway.tasks, "a new task, not the old generation's"
+    assert runway.count("POST", "/v1/image_to_video") == 1
+    assert runway.count("GET", "/v1/tasks/task-of-generation-1") == 0
+    ledger = await sql(s.database_url, "SELECT kind, amount, reference FROM credit_transactions "
+                       "WHERE kind IN ('generation', 'regeneration', 'refund') ORDER BY created_at")
+    assert [(r["kind"], r["amount"], r["reference"]) for r in ledger] == [
+        ("generation", -1, f"clip:{clip_id}:gen:1"),
+        ("refund", 1, f"clip:{clip_id}:gen:1"),
+        ("regeneration", -1, f"clip:{clip_id}:gen:2"),
+    ]
+
+
+async def test_an_expired_output_url_is_fetched_again_instead_of_paying_another_provider(
+    settings: Settings, provider_output: Path, runpod: RunpodFake, clean_db: None
+) -> None:
+    """Runway's output URLs are signed and expire. A download retried after a hiccup finds its
+    URL expired: the finished task is read again for a fresh URL; Runpod is never asked."""
+    with RunwayFake(provider_output, pending_seconds=0, run_seconds=0, output_ttl=0.3) as runway:
+        runway.fail_next(503, path_prefix="/_outputs/")
+        s = provider_settings(settings, runway=runway, runpod=runpod)
+        async with running(s) as (client, _):
+            _, project = await _project_with_photos(client, s.database_url, ("rocket.jpg",), 1)
+            assert (await client.post(f"/api/projects/{project['id']}/generate")).status_code == 202
+            clips = (await wait_clips_settled(client, project["id"]))["clips"]
+        assert [(c["status"], c["provider"]) for c in clips] == [("succeeded", "runway")]
+        assert runway.count("POST", "/v1/image_to_video") == 1
+        assert runway.count("GET", "/_outputs/") == 3, "503, expired, then the fresh URL"
+        assert runpod.count("POST") == 0
+    ledger = await sql(s.database_url, "SELECT kind FROM credit_transactions WHERE kind = 'refund'")
+    assert ledger == []

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from tests.integration.helpers import sign_up, sql
+from tests.integration.helpers import sign_up, sql, verify_email
 from tests.integration.projects.conftest import (
     give_credits,
     new_project,
@@ -74,6 +74,7 @@ async def test_a_project_holds_at_most_forty_photos(client: AsyncTestClient[Any]
 
 async def test_generation_needs_credits_for_the_whole_batch(client: AsyncTestClient[Any], database_url: str) -> None:
     me = (await sign_up(client))["user"]
+    await verify_email(database_url, me["id"])
     project = await new_project(client)
     await client.post(f"/api/projects/{project['id']}/photos", files=photo_files("coffee.jpg", "chelsea.jpg", "rocket.jpg"))
     refused = await client.post(f"/api/projects/{project['id']}/generate")
@@ -97,6 +98,7 @@ async def test_generate_edit_regenerate_and_reorder_with_a_real_worker(
     client: AsyncTestClient[Any], worker: Any, database_url: str
 ) -> None:
     me = (await sign_up(client))["user"]
+    await verify_email(database_url, me["id"])
     await give_credits(client, database_url, me, 9)
     project = await new_project(client, aspect="1:1")
     await client.post(f"/api/projects/{project['id']}/photos", files=photo_files("coffee.jpg", "rocket.jpg"))
