@@ -6,14 +6,20 @@ PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-python install-web build-web bench lint check-python clean
+.PHONY: run test prod-shape install install-python install-web build-web bench lint check-python clean
 
 ## make run: install everything, start Postgres, Redis, API, worker and web; Ctrl-C stops all.
+## make run STORAGE=s3: media in an embedded SeaweedFS (S3) instead of var/media.
+STORAGE ?= local
 run: install build-web
-	$(PYTHON) -m devstack run
+	$(PYTHON) -m devstack run --storage $(STORAGE)
 
-## make test: the whole suite (unit, integration, end-to-end).
+## make test: the static checks (ruff, mypy, tsc), then the whole suite (unit, integration
+## with the schema fuzz run, end-to-end).
 test: install build-web
+	$(VENV)/bin/ruff check api worker assembly devstack bench tests
+	$(VENV)/bin/mypy
+	npm run typecheck
 	npm test
 	npm run check:api-client
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
@@ -26,7 +32,7 @@ check-python:
 $(VENV)/.installed: pyproject.toml constraints.txt | check-python
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade 'pip>=24'
-	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
+	$(PIP) install --quiet -c constraints.txt -e '.[dev,embedded,gpu]'
 	touch $@
 
 install-python: $(VENV)/.installed
@@ -61,3 +67,7 @@ lint: install
 
 clean:
 	rm -rf $(VENV) node_modules web/.next
+
+## make prod-shape: the production shape as processes (2 APIs, 2 worker pools, SeaweedFS), tested.
+prod-shape: install
+	$(PYTHON) -m pytest tests/e2e/test_production_shape.py -v

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from api.config import Settings
 
@@ -55,20 +56,34 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
+    if settings.prometheus_multiproc_dir:
+        prepare_metrics_dir(settings.prometheus_multiproc_dir)
     uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=",".join(settings.trusted_proxies),
+        "api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        **proxy_options(settings),
         log_level="warning",
         access_log=False,
         # Event streams never end on their own: give them a moment, then close them.
         timeout_graceful_shutdown=5,
     )
     return 0
+
+
+def prepare_metrics_dir(path: str) -> None:
+    """Start each container's metrics afresh: files of processes from a previous run would
+    otherwise be merged into this run's counters."""
+    import shutil
+    from pathlib import Path
+
+    shutil.rmtree(path, ignore_errors=True)
+    Path(path).mkdir(parents=True)
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """Who may say who the client is: uvicorn takes the rightmost X-Forwarded-For address
+    that is not in TRUSTED_PROXIES (addresses or CIDR networks), so a visitor's own header
+    entries to the left of what our proxies appended are ignored."""
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
 
 
 def export_openapi(out: str) -> int:
@@ -113,12 +128,12 @@ async def seed_music(settings: Settings) -> int:
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
     from api.domain.music.services import seed_builtin_library
-    from api.storage import LocalStorage
+    from api.storage import open_storage
 
     engine = create_async_engine(settings.database_url)
     try:
         async with async_sessionmaker(engine)() as session:
-            count = await seed_builtin_library(session, LocalStorage(settings.media_dir), settings.music_library_dir)
+            count = await seed_builtin_library(session, open_storage(settings), settings.music_library_dir)
     finally:
         await engine.dispose()
     print(f"music library ready: {count} tracks")

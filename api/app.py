@@ -6,20 +6,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Request, Response
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.security.jwt import Token
 from redis.asyncio import Redis
+from sqlalchemy.exc import DBAPIError
 
 from api.config import Settings
 from api.db.engine import sqlalchemy_config
-from api.domain.accounts.auth import CurrentUser, SessionIssuer, build_auth, build_csrf
+from api.domain.accounts.auth import CsrfTokenShapeMiddleware, CurrentUser, build_auth, build_csrf
+from api.domain.accounts.optional_user import build_optional_user
+from api.domain.accounts.sessions import SessionTokens
+from api.domain.moderation.photos import warm_up as warm_up_photo_classifier
 from api.domain.payments.services import checkout_gateway_for
 from api.domain.payments.stripe_gateway import CheckoutGateway
 from api.domain.push.vapid import VapidKeys
@@ -27,12 +31,14 @@ from api.domain.visitors.identity import VisitorIdentity
 from api.errors import EchoesError, problem_body, problem_for_status
 from api.jobs import Queues
 from api.logging import configure_logging
+from api.openapi import PROBLEM_JSON, describe_api, openapi_config
 from api.ratelimit import RateLimiter
-from api.storage import LocalStorage, MediaSigner, Storage
+from api.requestlog import request_id_middleware
+from api.security.keys import Keys, as_text
+from api.storage import MediaSigner, MediaUrls, Storage, media_urls, open_storage
 
 log = structlog.get_logger()
 
-PROBLEM_JSON = "application/problem+json"
 
 
 def _problem(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
@@ -82,6 +88,33 @@ def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     return _problem(status, body, dict(exc.headers or {}))
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    """The Postgres SQLSTATE behind a database error (the driver's exception is a cause)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        seen = seen.__cause__
+    return None
+
+
+def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """Postgres refusing a value the request carried (SQLSTATE class 22: a NUL character or a
+    lone surrogate in a text, a number out of range) is the request's fault: 400. Anything
+    else is ours: 500."""
+    state = _sqlstate(exc.orig) if exc.orig is not None else None
+    if state is None or not state.startswith("22"):
+        return handle_unexpected_error(request, exc)
+    log.warning("unstorable_input", path=request.url.path, method=request.method, sqlstate=state)
+    body = problem_body(
+        status=400, code="INVALID_INPUT", title="Invalid input",
+        detail="Some of what was sent can't be stored (for example a text with control characters).",
+        instance=request.url.path,
+    )
+    return _problem(400, body)
+
+
 def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     return _problem(500, problem_for_status(500, None, instance=request.url.path))
@@ -99,17 +132,29 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from api.domain.health.controllers import HealthController
     from api.domain.media.controllers import MediaController
     from api.domain.music.controllers import MusicController
-    from api.domain.payments.controllers import CheckoutController, StripeWebhookController
+    from api.domain.ops.controllers import OpsController
+    from api.domain.payments.controllers import (
+        CheckoutController,
+        DemoCheckoutController,
+        StripeWebhookController,
+    )
+    from api.domain.privacy.controllers import PrivacyController
     from api.domain.projects.controllers import ProjectController
     from api.domain.push.controllers import PushController
     from api.domain.renders.controllers import RenderController
     from api.domain.tries.controllers import FreeTryController
 
     db_config = sqlalchemy_config(settings)
-    jwt_auth = build_auth(settings, db_config)
-    storage: Storage = LocalStorage(settings.media_dir)
-    signer = MediaSigner(settings.secret_key, default_ttl=settings.media_url_ttl)
-    identity = VisitorIdentity(settings.secret_key, secure_cookie=settings.is_production)
+    http_metrics = PrometheusConfig(
+        app_name="echoes", prefix="echoes", group_path=True,
+        exclude=["^/metrics$", "^/api/events"], exclude_unhandled_paths=True,
+    )
+    keys = Keys.derive(settings.secret_key)
+    session_tokens = SessionTokens(keys, settings)
+    jwt_auth = build_auth(settings, keys, session_tokens, db_config)
+    storage = open_storage(settings)
+    signer = media_urls(settings, MediaSigner(as_text(keys.media_url), default_ttl=settings.media_url_ttl))
+    identity = VisitorIdentity(keys, secure_cookie=settings.is_production)
     vapid = VapidKeys.from_settings(settings)
     checkout_gateway = checkout_gateway_for(settings)
 
@@ -119,11 +164,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         queues = Queues(
             settings.redis_url, prefix=settings.queue_prefix,
             clip_heartbeat=settings.clip_job_heartbeat_seconds,
+            render_heartbeat=settings.render_job_heartbeat_seconds,
         )
         await queues.connect()
         app.state.redis = redis
         app.state.queues = queues
-        app.state.limiter = RateLimiter(redis, prefix=settings.queue_prefix)
+        app.state.limiter = RateLimiter(redis, prefix=settings.queue_prefix, limits=settings.rate_limits)
+        if settings.media_safety.photo_moderation:
+            await anyio.to_thread.run_sync(warm_up_photo_classifier)
         try:
             yield
         finally:
@@ -137,13 +185,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     def provide_storage() -> Storage:
         return storage
 
-    def provide_signer() -> MediaSigner:
+    def provide_signer() -> MediaUrls:
         return signer
 
-    sessions = SessionIssuer(jwt_auth)
+    optional_user = build_optional_user(jwt_auth)
 
-    def provide_sessions() -> SessionIssuer:
-        return sessions
+    async def provide_viewer(request: Request[Any, Any, Any]) -> CurrentUser | None:
+        return await optional_user(request)
+
+    def provide_session_tokens() -> SessionTokens:
+        return session_tokens
 
     def provide_limiter(state: State) -> RateLimiter:
         return state.limiter
@@ -163,32 +214,37 @@ def create_app(settings: Settings | None = None) -> Litestar:
     def provide_checkout_gateway() -> CheckoutGateway:
         return checkout_gateway
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
+            OpsController,
             FreeTryController,
             MediaController,
             AccountController,
             CreditController,
             CheckoutController,
+            *([DemoCheckoutController] if settings.demo_checkout else []),
             StripeWebhookController,
             AdminController,
             ProjectController,
+            PrivacyController,
             MusicController,
             RenderController,
             EventController,
             PushController,
         ],
         plugins=[SQLAlchemyPlugin(config=db_config)],
+        middleware=[request_id_middleware, http_metrics.middleware, CsrfTokenShapeMiddleware()],
         on_app_init=[jwt_auth.on_app_init],
-        csrf_config=build_csrf(settings),
+        csrf_config=build_csrf(settings, keys),
         lifespan=[lifespan, events_lifespan(settings)],
         dependencies={
             "settings": Provide(provide_settings, sync_to_thread=False),
             "storage": Provide(provide_storage, sync_to_thread=False),
             "signer": Provide(provide_signer, sync_to_thread=False),
             "identity": Provide(provide_identity, sync_to_thread=False),
-            "sessions": Provide(provide_sessions, sync_to_thread=False),
+            "session_tokens": Provide(provide_session_tokens, sync_to_thread=False),
+            "viewer": Provide(provide_viewer),
             "limiter": Provide(provide_limiter, sync_to_thread=False),
             "queues": Provide(provide_queues, sync_to_thread=False),
             "redis": Provide(provide_redis, sync_to_thread=False),
@@ -199,22 +255,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EchoesError: handle_echoes_error,
             ValidationException: handle_validation_error,
             HTTPException: handle_http_error,
+            DBAPIError: handle_database_error,
             Exception: handle_unexpected_error,
         },
-        openapi_config=OpenAPIConfig(
-            title="Echoes API",
-            version="0.1.0",
-            path="/api/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-            use_handler_docstrings=True,
-        ),
+        openapi_config=openapi_config(settings),
         # Uploads are refused by size while the body streams in; the intake then checks
         # the file itself against UPLOAD_MAX_BYTES.
         request_max_body_size=settings.upload_max_bytes + 256 * 1024,
         debug=False,
-        signature_namespace={"Settings": Settings, "Storage": Storage, "MediaSigner": MediaSigner,
+        signature_namespace={"Settings": Settings, "Storage": Storage, "MediaUrls": MediaUrls,
                              "Queues": Queues, "Redis": Redis,
                              "VisitorIdentity": VisitorIdentity,
-                             "RateLimiter": RateLimiter, "SessionIssuer": SessionIssuer,
+                             "RateLimiter": RateLimiter, "SessionTokens": SessionTokens,
                              "CurrentUser": CurrentUser, "Token": Token},
     )
+    describe_api(app)
+    return app

@@ -41,6 +41,14 @@ class UploadTooLarge(EchoesError):
     title = "Upload too large"
 
 
+class StorageQuotaExceeded(EchoesError):
+    """An upload that would take the account past its storage quota; nothing is stored."""
+
+    status_code = 413
+    code = "STORAGE_QUOTA_EXCEEDED"
+    title = "Storage full"
+
+
 class UnsupportedMedia(EchoesError):
     status_code = 415
     code = "UNSUPPORTED_MEDIA"
@@ -63,6 +71,14 @@ class Forbidden(EchoesError):
     status_code = 403
     code = "FORBIDDEN"
     title = "Forbidden"
+
+
+class CrossSiteRequest(EchoesError):
+    """A browser request sent by another site's page (a form posting to us from elsewhere)."""
+
+    status_code = 403
+    code = "CROSS_SITE_REQUEST"
+    title = "Request from another site"
 
 
 class NotFound(EchoesError):
@@ -93,6 +109,14 @@ class ServiceUnavailable(EchoesError):
     status_code = 503
     code = "SERVICE_UNAVAILABLE"
     title = "Service unavailable"
+
+
+class ContentRefused(EchoesError):
+    """The photo (or other media) goes against the content rules; nothing was kept."""
+
+    status_code = 422
+    code = "CONTENT_REFUSED"
+    title = "Content refused"
 
 
 class GenerationFailed(EchoesError):

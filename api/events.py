@@ -108,6 +108,15 @@ class CreditsChangedEvent(Event, tag="credits.changed"):
         return cls(balance=row.balance_after, delta=row.amount, kind=row.kind)
 
 
+class MusicTrackStatusEvent(Event, tag="music.status"):
+    """An uploaded track finished processing: ``ready`` to use, or ``failed`` with ``error``
+    (the sentence to show)."""
+
+    track_id: uuid.UUID
+    status: m.TrackStatus
+    error: str | None = None
+
+
 class StreamResetEvent(Event, tag="stream.reset"):
     """Sent instead of a backlog the stream no longer holds (the client was away for longer
     than the last :data:`STREAM_MAXLEN` events): reload the state over the REST API."""
@@ -119,6 +128,7 @@ ServerEvent = (
     | RenderStatusEvent
     | RenderProgressEvent
     | CreditsChangedEvent
+    | MusicTrackStatusEvent
     | StreamResetEvent
 )
 

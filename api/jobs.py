@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from saq import Queue, Status
 
 from api.domain.push.schemas import PushNotice
+from api.requestlog import current_request_id
 
 log = structlog.get_logger()
 
@@ -32,10 +33,13 @@ class QueueName(enum.StrEnum):
 class TaskName(enum.StrEnum):
     GENERATE_CLIP = "generate_clip"
     SWEEP_STUCK_CLIPS = "sweep_stuck_clips"
+    SWEEP_STUCK_RENDERS = "sweep_stuck_renders"
     EXPIRE_FREE_TRIES = "expire_free_tries"
+    SWEEP_ORPHAN_MEDIA = "sweep_orphan_media"
     RENDER_PROJECT = "render_project"
     SEND_PUSH = "send_push"
     DELIVER_PUSH = "deliver_push"
+    TRANSCODE_MUSIC = "transcode_music"
 
 
 @dataclass(frozen=True)
@@ -49,19 +53,29 @@ class JobPolicy:
 
 GENERATE_CLIP_POLICY = JobPolicy(timeout=900, retries=4, retry_delay=2.0, retry_backoff=60.0, heartbeat=60)
 RENDER_PROJECT_POLICY = JobPolicy(timeout=1800, retries=2, retry_delay=5.0, retry_backoff=60.0, heartbeat=120)
+#: How often the render sweep queues a render again whose job was lost, before failing it.
+RENDER_REQUEUE_LIMIT = 2
 #: Looks up a user's devices and queues one delivery each: quick, retried briefly.
 SEND_PUSH_POLICY = JobPolicy(timeout=60, retries=3, retry_delay=1.0, retry_backoff=30.0, heartbeat=0)
 #: One push to one device (a 10 s request): retried with backoff for about 20 minutes in all;
 #: a 429 waits for the push service's Retry-After instead.
 DELIVER_PUSH_POLICY = JobPolicy(timeout=30, retries=8, retry_delay=2.0, retry_backoff=600.0, heartbeat=0)
+#: One uploaded track to AAC: the transcode itself is capped by MUSIC_TRANSCODE_TIMEOUT_SECONDS,
+#: the job's timeout also covers waiting for a transcode slot. Retried only for transient
+#: failures (storage, database); a file that cannot be read fails the track at once.
+TRANSCODE_MUSIC_POLICY = JobPolicy(timeout=900, retries=3, retry_delay=2.0, retry_backoff=60.0, heartbeat=0)
 
 
 class Queues:
     """The SAQ queues of one process, by name; ``prefix`` isolates test runs."""
 
-    def __init__(self, redis_url: str, *, prefix: str = "", clip_heartbeat: int | None = None) -> None:
+    def __init__(
+        self, redis_url: str, *, prefix: str = "", clip_heartbeat: int | None = None,
+        render_heartbeat: int | None = None,
+    ) -> None:
         self.prefix = prefix
         self.clip_heartbeat = clip_heartbeat or GENERATE_CLIP_POLICY.heartbeat
+        self.render_heartbeat = render_heartbeat or RENDER_PROJECT_POLICY.heartbeat
         self._queues = {
             name: Queue.from_url(redis_url, name=f"{prefix}{name.value}") for name in QueueName
         }
@@ -85,9 +99,15 @@ async def _enqueue(
     queues: Queues, queue: QueueName, task: TaskName, *, key: str, policy: JobPolicy,
     heartbeat: int | None = None, **kwargs: Any,
 ) -> Any:
-    """Enqueue with every option SAQ's defaults get wrong for us set from ``policy``."""
+    """Enqueue with every option SAQ's defaults get wrong for us set from ``policy``.
+
+    The request id of the request that enqueues rides along in the job's metadata, so the
+    worker's log lines for this job carry it too.
+    """
+    request_id = current_request_id.get()
     return await queues[queue].enqueue(
         task.value,
+        meta={"request_id": request_id} if request_id else {},
         key=key,
         timeout=policy.timeout,
         retries=policy.retries,
@@ -112,10 +132,14 @@ def clip_job_key(clip_id: uuid.UUID, generation: int) -> str:
 
 
 async def enqueue_generate_clip(queues: Queues, clip_id: uuid.UUID, generation: int) -> None:
-    """Queue one generation of a clip; a no-op while that generation is queued or running."""
+    """Queue one generation of a clip; a no-op while that generation is queued or running.
+
+    The job carries its generation: it may only ever change that generation of the clip.
+    """
     await _enqueue(
         queues, QueueName.CLIPS, TaskName.GENERATE_CLIP, key=clip_job_key(clip_id, generation),
         policy=GENERATE_CLIP_POLICY, heartbeat=queues.clip_heartbeat, clip_id=str(clip_id),
+        generation=generation,
     )
 
 
@@ -170,9 +194,23 @@ def render_job_key(render_id: uuid.UUID) -> str:
 async def enqueue_render_project(queues: Queues, render_id: uuid.UUID) -> None:
     await _enqueue(
         queues, QueueName.RENDERS, TaskName.RENDER_PROJECT, key=render_job_key(render_id),
-        policy=RENDER_PROJECT_POLICY, render_id=str(render_id),
+        policy=RENDER_PROJECT_POLICY, heartbeat=queues.render_heartbeat, render_id=str(render_id),
     )
+
+
+async def render_job_alive(queues: Queues, render_id: uuid.UUID) -> bool:
+    """Whether the render's job is waiting or running (not lost, not finished)."""
+    job = await queues[QueueName.RENDERS].job(render_job_key(render_id))
+    return job is not None and job.status in (Status.NEW, Status.QUEUED, Status.ACTIVE, Status.ABORTING)
 
 
 async def abort_render_project(queues: Queues, render_id: uuid.UUID, reason: str) -> bool:
     return await _abort(queues, QueueName.RENDERS, render_job_key(render_id), reason)
+
+
+async def enqueue_transcode_music(queues: Queues, track_id: uuid.UUID) -> None:
+    """Queue the transcode of an uploaded track on the ``default`` queue (once per track)."""
+    await _enqueue(
+        queues, QueueName.DEFAULT, TaskName.TRANSCODE_MUSIC, key=f"music:{track_id}",
+        policy=TRANSCODE_MUSIC_POLICY, track_id=str(track_id),
+    )

@@ -50,6 +50,7 @@ from redis.asyncio import Redis
 from api.db import models as m
 from api.domain.visitors.identity import VISITOR_COOKIE, VisitorIdentity
 from api.events import ClipStatusEvent, publish, visitor_owner
+from api.security.keys import Keys
 from bench.common import write_results
 
 NAME = "sse"
@@ -213,7 +214,7 @@ async def run(
 ) -> dict[str, object]:
     base = f"http://127.0.0.1:{port}"
     redis = Redis.from_url(redis_url, max_connections=64)
-    identity = VisitorIdentity(SECRET_KEY, secure_cookie=False)
+    identity = VisitorIdentity(Keys.derive(SECRET_KEY), secure_cookie=False)
     visitors = [uuid.uuid4() for _ in range(args.clients)]
     owners = [visitor_owner(v) for v in visitors]
     try:

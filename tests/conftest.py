@@ -112,10 +112,14 @@ def make_settings(
         "REDIS_URL": redis_url,
         "QUEUE_PREFIX": queue_prefix,
         "FREE_TRY_PER_IP": "1000",
+        "RATE_LIMIT_START_FREE_TRY_PER_HOUR": "1000",
         "SIGNUP_LIMIT_PER_HOUR": "1000",
         "LOGIN_LIMIT_PER_15MIN": "1000",
+        "LOGIN_IP_LIMIT_PER_15MIN": "1000",
         "DATABASE_POOL_SIZE": "5",
         "LOG_LEVEL": "WARNING",
+        # The fakes of push services and providers listen on 127.0.0.1 over plain http.
+        "OUTBOUND_ALLOW_LOOPBACK": "true",
         **overrides,
     }
     return Settings.from_env(env)

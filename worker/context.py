@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import (
 
 from api.config import Settings
 from api.jobs import Queues
-from api.storage import LocalStorage, Storage
+from api.storage import Storage, open_storage
 from worker.providers import ProviderChain, build_chain
+from worker.scratch import JobScratch
 
 
 @dataclass
@@ -37,6 +38,11 @@ class WorkerResources:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    @property
+    def scratch(self) -> JobScratch:
+        """Per-job scratch directories (renders, clips), cleaned of dead jobs' at start."""
+        return JobScratch(self.scratch_dir / "jobs")
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
@@ -50,6 +56,7 @@ class WorkerResources:
         queues = Queues(
             settings.redis_url, prefix=settings.queue_prefix,
             clip_heartbeat=settings.clip_job_heartbeat_seconds,
+            render_heartbeat=settings.render_job_heartbeat_seconds,
         )
         await queues.connect()
         redis = Redis.from_url(settings.redis_url)
@@ -57,7 +64,7 @@ class WorkerResources:
             settings=settings,
             engine=engine,
             sessions=async_sessionmaker(engine, expire_on_commit=False),
-            storage=LocalStorage(settings.media_dir),
+            storage=open_storage(settings),
             queues=queues,
             redis=redis,
             chain=build_chain(settings, redis),

@@ -9,9 +9,11 @@ from typing import Any
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from api.app import create_app
 from api.config import Settings
+from api.storage import Storage, open_storage
 from worker.context import WorkerResources
 from worker.main import build_workers
 
@@ -35,6 +37,22 @@ async def client(settings: Settings, clean_db: None) -> AsyncIterator[AsyncTestC
     app = create_app(settings)
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def storage(settings: Settings) -> Storage:
+    """The media store the app under test uses."""
+    return open_storage(settings)
+
+
+@pytest.fixture
+async def db(settings: Settings, clean_db: None) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the test database, for seeding and checking rows directly."""
+    engine = create_async_engine(settings.database_url)
+    try:
+        yield async_sessionmaker(engine, expire_on_commit=False)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

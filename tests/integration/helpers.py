@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import sqlalchemy as sa
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from api.db import models as m
 from api.domain.accounts.auth import CSRF_HEADER
+from api.domain.credits.services import CreditService
 
 PASSWORD = "correct horse battery staple"
 
@@ -36,6 +41,22 @@ async def sql(database_url: str, query: str, *args: Any) -> Any:
         return await conn.fetch(query, *args)
     finally:
         await conn.close()
+
+
+async def verify_email(database_url: str, user_id: str | uuid.UUID) -> None:
+    """Mark the account's address verified and pay what waited for it, in one transaction,
+    as the e-mail verification flow does."""
+    uid = uuid.UUID(str(user_id))
+    engine = create_async_engine(database_url)
+    try:
+        async with AsyncSession(engine) as session:
+            await session.execute(
+                sa.update(m.User).where(m.User.id == uid).values(email_verified_at=datetime.now(UTC))
+            )
+            await CreditService(session).grant_verification_bonuses(uid)
+            await session.commit()
+    finally:
+        await engine.dispose()
 
 
 async def make_admin(database_url: str, user_id: str) -> None:

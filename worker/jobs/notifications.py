@@ -26,6 +26,7 @@ from api.domain.push.services import (
 )
 from api.domain.push.vapid import VapidKeys
 from api.jobs import DELIVER_PUSH_POLICY, enqueue_deliver_push
+from api.net import OutboundPolicy, guarded_aiohttp_session
 from worker.context import WorkerResources
 
 log = structlog.get_logger()
@@ -40,8 +41,9 @@ async def send_push(ctx: dict[str, Any], *, user_id: str, notice: dict[str, Any]
     parsed = msgspec.convert(notice, PushNotice)
     async with res.session() as session:
         devices = await PushSubscriptionService(
-            session, require_public_https=res.settings.is_production
+            session, outbound=OutboundPolicy.from_settings(res.settings)
         ).deliverable(uuid.UUID(user_id))
+        await session.commit()
     for device in devices:
         await enqueue_deliver_push(res.queues, device.id, parsed, occurrence=ctx["job"].key)
     return {"devices": len(devices)}
@@ -63,7 +65,7 @@ async def deliver_push(ctx: dict[str, Any], *, subscription_id: str, notice: dic
         return {"skipped": "unsubscribed"}
 
     timeout = aiohttp.ClientTimeout(total=PUSH_TIMEOUT_SECONDS)
-    async with aiohttp.ClientSession(timeout=timeout) as http:
+    async with guarded_aiohttp_session(OutboundPolicy.from_settings(res.settings), timeout=timeout) as http:
         delivery = await send_notice(subscription, parsed, VapidKeys.from_settings(res.settings), http=http)
 
     if delivery.outcome is Outcome.SENT:

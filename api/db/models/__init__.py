@@ -8,12 +8,19 @@ from advanced_alchemy.base import orm_registry
 
 from api.db.models.clip import Clip, ClipKind, ClipStatus
 from api.db.models.credit import IDEMPOTENT_KINDS, CreditKind, CreditTransaction
-from api.db.models.music import MusicTrack, TrackSource
-from api.db.models.payment import OrphanRefund, Purchase, PurchaseStatus, StripeEvent
+from api.db.models.music import MusicTrack, TrackSource, TrackStatus
+from api.db.models.payment import (
+    OrphanRefund,
+    PaymentDispute,
+    Purchase,
+    PurchaseStatus,
+    StripeEvent,
+)
 from api.db.models.photo import Photo
 from api.db.models.project import FREE_REGENERATIONS, MAX_CLIPS_PER_PROJECT, Project
 from api.db.models.push import MAX_ENDPOINT_LENGTH, PushSubscription
 from api.db.models.render import ACTIVE_RENDER_STATUSES, Render, RenderStatus
+from api.db.models.session import UserSession
 from api.db.models.user import User, UserRole
 
 metadata = orm_registry.metadata
@@ -31,6 +38,7 @@ __all__ = [
     "CreditTransaction",
     "MusicTrack",
     "OrphanRefund",
+    "PaymentDispute",
     "Photo",
     "Project",
     "Purchase",
@@ -40,7 +48,9 @@ __all__ = [
     "RenderStatus",
     "StripeEvent",
     "TrackSource",
+    "TrackStatus",
     "User",
     "UserRole",
+    "UserSession",
     "metadata",
 ]

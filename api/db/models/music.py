@@ -15,6 +15,15 @@ class TrackSource(enum.StrEnum):
     UPLOAD = "upload"
 
 
+class TrackStatus(enum.StrEnum):
+    """An upload is ``processing`` until the ``transcode_music`` job has made the stored
+    file; built-in tracks are always ``ready``."""
+
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
 class MusicTrack(UUIDv7AuditBase):
     """A music track: one of the built-in library (no owner) or a user's own upload."""
 
@@ -40,3 +49,10 @@ class MusicTrack(UUIDv7AuditBase):
     storage_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
     preview_key: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     size_bytes: Mapped[int] = mapped_column(sa.Integer)
+    status: Mapped[TrackStatus] = mapped_column(
+        str_enum(TrackStatus, "track_status"), server_default=TrackStatus.READY.value
+    )
+    #: The sentence shown for a ``failed`` upload.
+    failure: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    #: The raw upload while it waits for the transcode (deleted once it is done).
+    source_key: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import enum
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.models.types import str_enum
@@ -38,3 +40,8 @@ class User(UUIDv7AuditBase):
     )
     credits_owed: Mapped[int] = mapped_column(sa.Integer, default=0)
     flagged_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    #: When the person proved they own ``email``; bonuses (sign-up, referral) wait for it.
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    #: Set when the person deleted the account: the row stays as an anonymous tombstone
+    #: that the credit ledger and purchases (kept for accounting) point at.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)

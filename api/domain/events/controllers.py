@@ -7,32 +7,23 @@ valid signed visitor cookie selects the visitor's, otherwise 401.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from litestar import Controller, Litestar, Request, get
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
-from litestar.security.jwt import Token
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
-from api.db import models as m
-from api.domain.accounts.auth import PUBLIC, SESSION_COOKIE
+from api.domain.accounts.auth import PUBLIC, CurrentUser
 from api.domain.visitors.identity import VISITOR_COOKIE, VisitorIdentity
 from api.errors import NotAuthenticated
 from api.events import EventHub, ServerEvent, is_entry_id, sse_stream, user_owner, visitor_owner
-
-#: The session JWT's algorithm: JWTCookieAuth's default, which ``build_auth`` keeps.
-SESSION_ALGORITHM = "HS256"
 
 SSE_HEADERS = {
     # no-transform also stops compressing proxies (Next.js's among them) from buffering.
@@ -62,21 +53,6 @@ def provide_event_hub(state: State) -> EventHub:
     return state.event_hub
 
 
-async def session_user_id(
-    request: Request[Any, Any, Any], settings: Settings, db_session: AsyncSession
-) -> uuid.UUID | None:
-    """The signed-in user's id, when the session cookie is valid and the account exists."""
-    encoded = request.cookies.get(SESSION_COOKIE, "").split(" ")[-1]
-    if not encoded:
-        return None
-    try:
-        token = Token.decode(encoded, secret=settings.secret_key, algorithm=SESSION_ALGORITHM)
-        user_id = uuid.UUID(token.sub)
-    except (NotAuthorizedException, ValueError):
-        return None
-    return await db_session.scalar(sa.select(m.User.id).where(m.User.id == user_id))
-
-
 class EventController(Controller):
     path = "/api/events"
     tags = ["events"]
@@ -103,8 +79,8 @@ class EventController(Controller):
         request: Request[Any, Any, Any],
         settings: NamedDependency[Settings],
         identity: NamedDependency[VisitorIdentity],
-        db_session: NamedDependency[AsyncSession],
         event_hub: NamedDependency[EventHub],
+        viewer: NamedDependency[CurrentUser | None],
         last_event_id_header: Annotated[str | None, HeaderParameter(name="Last-Event-ID", required=False)] = None,
         last_event_id_query: Annotated[str | None, QueryParameter(name="lastEventId", required=False)] = None,
     ) -> Stream:
@@ -117,15 +93,13 @@ class EventController(Controller):
         (``SSE_HEARTBEAT_SECONDS``). ``stream.reset`` means the missed events are no longer
         held: reload the state over the REST API.
         """
-        user_id = await session_user_id(request, settings, db_session)
-        if user_id is not None:
-            owner = user_owner(user_id)
+        if viewer is not None:
+            owner = user_owner(viewer.id)
         else:
             visitor_id = identity.parse(request.cookies.get(VISITOR_COOKIE))
             if visitor_id is None:
                 raise NotAuthenticated("Sign in, or start a free try, to follow your clips live.")
             owner = visitor_owner(visitor_id)
-        await db_session.close()
 
         resume_from = last_event_id_header or last_event_id_query
         frames = sse_stream(

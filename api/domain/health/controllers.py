@@ -1,9 +1,16 @@
-"""``GET /api/health``: is the API able to serve, and is anyone processing jobs?"""
+"""``GET /api/health``: is the API able to serve, and is anyone processing jobs?
+
+Everyone gets the verdict (``status`` and the HTTP status, what load balancers and uptime
+checks need). Which components answer, how fast, and how many workers and jobs there are
+is shown outside production, and in production only to administrators: it maps the
+deployment for whoever asks.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from litestar import Controller, Response, get
@@ -12,7 +19,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.domain.accounts.auth import PUBLIC
+from api.config import Settings
+from api.domain.accounts.auth import PUBLIC, CurrentUser
 from api.jobs import QueueName, Queues
 
 
@@ -30,14 +38,17 @@ class WorkerHealth(msgspec.Struct, rename="camel"):
     error: str | None = None
 
 
-class Health(msgspec.Struct, rename="camel"):
+class Health(msgspec.Struct, rename="camel", omit_defaults=True):
+    """``status`` is ``ok``, ``degraded`` (serving, but no worker) or ``unavailable``; the
+    components are present only for those allowed to see them (see the module docstring)."""
+
     status: str
-    database: ComponentHealth
-    redis: ComponentHealth
-    worker: WorkerHealth
+    database: ComponentHealth | None = None
+    redis: ComponentHealth | None = None
+    worker: WorkerHealth | None = None
 
 
-async def _timed(check) -> ComponentHealth:  # type: ignore[no-untyped-def]
+async def _timed(check: Callable[[], Awaitable[object]]) -> ComponentHealth:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(check(), timeout=3)
@@ -74,11 +85,14 @@ class HealthController(Controller):
         db_session: NamedDependency[AsyncSession],
         redis: NamedDependency[Redis],
         queues: NamedDependency[Queues],
+        settings: NamedDependency[Settings],
+        viewer: NamedDependency[CurrentUser | None],
     ) -> Response[Health]:
         """Database and Redis reachability and worker liveness.
 
         Answers 503 when the API cannot serve (database or Redis down). A missing worker is
         reported (``status: degraded``) but keeps 200: uploads are accepted and wait in the queue.
+        In production the components are shown to administrators only; others get ``status``.
         """
         database = await _timed(lambda: db_session.execute(text("SELECT 1")))
         redis_health = await _timed(redis.ping)
@@ -87,5 +101,8 @@ class HealthController(Controller):
         )
         serving = database.ok and redis_health.ok
         status = "ok" if serving and worker.ok else ("degraded" if serving else "unavailable")
-        body = Health(status=status, database=database, redis=redis_health, worker=worker)
+        if settings.is_production and not (viewer and viewer.is_admin):
+            body = Health(status=status)
+        else:
+            body = Health(status=status, database=database, redis=redis_health, worker=worker)
         return Response(body, status_code=200 if serving else 503)

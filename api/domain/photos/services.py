@@ -10,6 +10,7 @@ import anyio.to_thread
 from litestar.datastructures import UploadFile
 
 from api.db import models as m
+from api.domain.moderation.photos import PhotoModerator
 from api.domain.photos.intake import IntakeLimits, NormalisedPhoto, normalise_photo, read_limited
 from api.storage import Storage, new_key
 
@@ -23,10 +24,19 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def normalise_upload(upload: UploadFile, limits: IntakeLimits) -> NormalisedPhoto:
-    """Read an upload (refusing it as soon as it passes the size limit) and normalise it."""
+async def normalise_upload(
+    upload: UploadFile, limits: IntakeLimits, *, moderator: PhotoModerator
+) -> NormalisedPhoto:
+    """Read an upload (refusing it as soon as it passes the size limit), normalise it and
+    moderate it, before anything is stored: a refused photo leaves nothing behind.
+
+    The classifier sees the thumbnail: the model looks at 224 pixels square, so the full
+    photo would only cost a larger decode for the same answer.
+    """
     data = await read_limited(_chunks(upload), limits.max_bytes)
-    return await anyio.to_thread.run_sync(normalise_photo, data, limits, limiter=_DECODE_SLOTS)
+    photo = await anyio.to_thread.run_sync(normalise_photo, data, limits, limiter=_DECODE_SLOTS)
+    await moderator.check(photo.thumbnail)
+    return photo
 
 
 class StoredPhoto:
@@ -38,17 +48,18 @@ class StoredPhoto:
         self.storage_key = new_key("photos", "photo.jpg")
         self.thumbnail_key = new_key("photos", "thumb.jpg")
 
-    def write(self) -> None:
-        self.storage.put_bytes(self.storage_key, self.photo.jpeg)
+    async def write(self) -> None:
+        await self.storage.put_bytes(self.storage_key, self.photo.jpeg, content_type="image/jpeg")
         try:
-            self.storage.put_bytes(self.thumbnail_key, self.photo.thumbnail)
+            await self.storage.put_bytes(self.thumbnail_key, self.photo.thumbnail, content_type="image/jpeg")
         except BaseException:
-            self.storage.delete(self.storage_key)
+            await self.discard()
             raise
 
-    def discard(self) -> None:
-        self.storage.delete(self.storage_key)
-        self.storage.delete(self.thumbnail_key)
+    async def discard(self) -> None:
+        """Shielded: it runs on the way out of a cancelled or failed request."""
+        with anyio.CancelScope(shield=True):
+            await self.storage.delete_many([self.storage_key, self.thumbnail_key])
 
     def model(self, *, visitor_id: uuid.UUID | None) -> m.Photo:
         return m.Photo(

@@ -9,22 +9,24 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from tests.conftest import make_settings
-from tests.integration.helpers import PASSWORD, sign_up, sql, with_csrf
+from tests.integration.helpers import PASSWORD, sign_up, sql, verify_email, with_csrf
 from tests.paths import PHOTOS
 
 
-async def test_signup_logs_in_and_grants_the_bonus_as_a_ledger_row(
+async def test_signup_logs_in_and_grants_the_bonus_as_a_ledger_row_once_verified(
     client: AsyncTestClient[Any], database_url: str
 ) -> None:
     result = await sign_up(client, "Ada@Example.com", displayName="Ada")
     user = result["user"]
     assert user["email"] == "ada@example.com"
     assert user["displayName"] == "Ada"
-    assert user["creditBalance"] == 1
+    assert user["creditBalance"] == 0, "the sign-up bonus waits for a verified address"
     assert user["role"] == "user"
     assert len(user["referralCode"]) == 8
     me = await client.get("/api/me")
     assert me.status_code == 200 and me.json()["id"] == user["id"]
+    assert await sql(database_url, "SELECT kind FROM credit_transactions") == []
+    await verify_email(database_url, user["id"])
     rows = await sql(database_url, "SELECT kind, amount, balance_after FROM credit_transactions")
     assert [(r["kind"], r["amount"], r["balance_after"]) for r in rows] == [("signup_bonus", 1, 1)]
     cookie = client.cookies.get("echoes_session")

@@ -21,6 +21,7 @@ from api.app import create_app
 from api.config import Settings
 from api.domain.visitors.identity import VISITOR_COOKIE, VisitorIdentity
 from api.events import EventHub
+from api.security.keys import Keys
 from tests.conftest import make_settings
 from tests.integration.helpers import PASSWORD
 
@@ -41,7 +42,7 @@ class ApiServer:
         return httpx.AsyncClient(base_url=self.url, timeout=10, **kwargs)
 
     def visitor_cookie(self, visitor_id: uuid.UUID) -> str:
-        return VisitorIdentity(self.settings.secret_key, secure_cookie=False).cookie_value(visitor_id)
+        return VisitorIdentity(Keys.derive(self.settings.secret_key), secure_cookie=False).cookie_value(visitor_id)
 
     def visitor_client(self, visitor_id: uuid.UUID | None = None) -> tuple[httpx.AsyncClient, uuid.UUID]:
         """A client carrying a validly signed visitor cookie, as after a free try."""

@@ -6,12 +6,11 @@ import asyncio
 import random
 import uuid
 from contextlib import aclosing
-from datetime import UTC, datetime, timedelta
 
-from litestar.security.jwt import Token
 from redis.asyncio import Redis
 
 from api.db import models as m
+from api.domain.accounts.sessions import SessionTokens
 from api.events import (
     STREAM_MAXLEN,
     ClipProgressEvent,
@@ -22,6 +21,7 @@ from api.events import (
     user_owner,
     visitor_owner,
 )
+from api.security.keys import Keys
 from tests.integration.conftest import wait_until
 from tests.integration.events.conftest import HEARTBEAT_SECONDS, ApiServer, signed_up
 from tests.integration.events.sse_client import EventStream, open_events
@@ -87,12 +87,12 @@ async def test_events_need_a_session_or_a_signed_visitor_cookie(api_server: ApiS
     async with api_server.client(cookies=forged_visitor) as forged:
         assert (await forged.get("/api/events")).status_code == 401
 
-    secret = api_server.settings.secret_key
-    expires = datetime.now(UTC) + timedelta(hours=1)
-    no_such_user = Token(sub=str(uuid.uuid4()), exp=expires).encode(secret, "HS256")
-    wrong_key = Token(sub=str(uuid.uuid4()), exp=expires).encode("another-secret-" + "y" * 32, "HS256")
-    for token in (no_such_user, wrong_key):
-        async with api_server.client(cookies={"echoes_session": f"Bearer {token}"}) as client:
+    tokens = SessionTokens(Keys.derive(api_server.settings.secret_key), api_server.settings)
+    no_such_session = tokens.access_token(uuid.uuid4(), uuid.uuid4())
+    other_keys = SessionTokens(Keys.derive("another-secret-" + "y" * 32), api_server.settings)
+    wrong_key = other_keys.access_token(uuid.uuid4(), uuid.uuid4())
+    for token in (no_such_session, wrong_key):
+        async with api_server.client(cookies={"echoes_session": token}) as client:
             assert (await client.get("/api/events")).status_code == 401
 
 
