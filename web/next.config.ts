@@ -1,5 +1,7 @@
 import type { NextConfig } from "next";
 
+import { fixedSecurityHeaders } from "./lib/security-headers";
+
 /**
  * One id per `next build`, shared by Next's build id and the service worker's cache version
  * (`NEXT_PUBLIC_BUILD_ID`, inlined into the client bundle): a new build registers
@@ -17,6 +19,12 @@ const nextConfig: NextConfig = {
   env: { NEXT_PUBLIC_BUILD_ID: buildId },
   async headers() {
     return [
+      // Every answer; pages also get their per-request Content-Security-Policy from proxy.ts.
+      // `next build` runs with NODE_ENV=production, `next dev` without: HSTS only in builds.
+      {
+        source: "/:path*",
+        headers: fixedSecurityHeaders({ production: process.env.NODE_ENV === "production" }),
+      },
       {
         source: "/sw.js",
         headers: [

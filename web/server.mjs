@@ -7,7 +7,8 @@
  * address is appended instead (as nginx's `$proxy_add_x_forwarded_for` does): the rightmost
  * entry is always an address this server saw, and the API, trusting this server, takes that.
  *
- * Environment: PORT (default 3000), HOSTNAME (default 0.0.0.0), API_ORIGIN (see lib/server-env.ts).
+ * Environment: PORT (default 3000), HOST (default 127.0.0.1: this machine only; the Docker image
+ * sets 0.0.0.0), API_ORIGIN, PUBLIC_URL and MEDIA_ORIGIN (see lib/server-env.ts).
  */
 
 import http from "node:http";
@@ -20,7 +21,7 @@ process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 const SHUTDOWN_GRACE_MS = 5_000;
 
 const port = Number(process.env.PORT || 3000);
-const hostname = process.env.HOSTNAME || "0.0.0.0";
+const hostname = process.env.HOST || "127.0.0.1";
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
   throw new Error(`PORT must be a TCP port number, got ${JSON.stringify(process.env.PORT)}`);
 }

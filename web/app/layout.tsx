@@ -5,6 +5,12 @@ import { PwaRuntime } from "@/components/pwa-runtime";
 
 import "./globals.css";
 
+/**
+ * Every page is rendered per request: its scripts carry the nonce of that request's
+ * Content-Security-Policy (proxy.ts), which a page built ahead of time could not know.
+ */
+export const dynamic = "force-dynamic";
+
 export const metadata: Metadata = {
   title: {
     default: "Echoes — bring your old photos to life",

@@ -89,7 +89,7 @@ export function AuthForm({ mode, next, referralCode }: AuthFormProps) {
           label="Referral code"
           optional
           defaultValue={referralCode ?? ""}
-          hint={referralCode ? "From the link you followed: you both get 5 credits after your first purchase." : "If a friend gave you one."}
+          hint={referralCode ? "From the link you followed: you both get 5 credits after your first purchase, once your e-mail addresses are confirmed." : "If a friend gave you one."}
           autoComplete="off"
           error={fieldErrors.referralCode}
         />

@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from "react";
 
-import { ButtonAnchor } from "@/components/ui/button";
+import { ButtonAnchor, ButtonLink } from "@/components/ui/button";
 import { DownloadIcon } from "@/components/ui/icons";
 import { api, request } from "@/lib/api/client";
 import type { FreeTryClip } from "@/lib/api/types";
@@ -12,8 +12,9 @@ const REMEMBERED_TRY = "echoes:free-try";
 /**
  * The free clip made before signing up, now in the account: shown on the dashboard with its
  * download. The clip ids come from sign-up (`?claimed=`) or from this browser's memory of its
- * free try; the clip is fetched through the free-try endpoint, which answers this browser's
- * visitor cookie.
+ * free try; the free-try endpoint answers the account that claimed the clip, on any device,
+ * with its `downloadUrl`. A clip this browser remembers but another account claimed comes
+ * without one, and gets the sign-up call to action instead of a download.
  */
 export function FreeClipCard({ claimed }: { claimed: string[] }) {
   const [clip, setClip] = useState<FreeTryClip | null>(null);
@@ -48,11 +49,17 @@ export function FreeClipCard({ claimed }: { claimed: string[] }) {
           <h2 id="free-clip-heading" className="font-display text-2xl text-ink">
             Your free clip is yours to keep
           </h2>
-          <p className="mt-1 text-base leading-relaxed text-muted">Free clips are kept for 24 hours. Download it now to keep it for good.</p>
+          <p className="mt-1 text-base leading-relaxed text-muted">It is kept in your account, on every device you log in on, until you delete the account.</p>
         </div>
-        <ButtonAnchor href={clip.videoUrl} download="echoes-free-clip.mp4" variant="secondary" className="self-start">
-          <DownloadIcon /> Download clip
-        </ButtonAnchor>
+        {clip.downloadUrl ? (
+          <ButtonAnchor href={clip.downloadUrl} variant="secondary" className="self-start" data-testid="free-clip-download">
+            <DownloadIcon /> Download clip
+          </ButtonAnchor>
+        ) : (
+          <ButtonLink href="/signup?next=%2Fdashboard" variant="secondary" className="self-start">
+            Sign up to download
+          </ButtonLink>
+        )}
       </div>
     </section>
   );

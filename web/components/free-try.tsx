@@ -187,7 +187,7 @@ function FreeClipReady({ clip, onStartOver }: { clip: FreeTryClip & { videoUrl: 
       />
       <div className="flex flex-col gap-1 text-center">
         <p className="font-display text-2xl text-ink">Here it is — your photo, moving.</p>
-        <p className="text-base leading-relaxed text-muted">Create a free account to download it or share it. You&apos;ll also get a credit to start your first project.</p>
+        <p className="text-base leading-relaxed text-muted">Create a free account to download it or share it. Once you confirm your e-mail address, you&apos;ll also get a credit to start your first project.</p>
       </div>
       {clip.provider === "local" && <LocalProviderNote />}
       <div className="flex flex-col gap-3 sm:flex-row">

@@ -27,7 +27,7 @@ export function ReferralCard({ code }: { code: string }) {
       <h2 id="referral-heading" className="font-display text-2xl text-ink">
         Give 5, get 5
       </h2>
-      <p className="text-base leading-relaxed text-muted">When a friend signs up with your link and buys their first pack, you both get 5 credits.</p>
+      <p className="text-base leading-relaxed text-muted">When a friend signs up with your link and buys their first pack, you both get 5 credits (once you have both confirmed your e-mail address).</p>
       <div className="flex flex-col gap-2 sm:flex-row sm:items-center">
         <code className="min-w-0 flex-1 truncate rounded-xl border border-line bg-paper px-4 py-3 text-sm text-ink">{link}</code>
         <Button variant="secondary" onClick={() => void share()}>

@@ -8,6 +8,7 @@
  * without being buffered; Server-Sent Events come down as they are written).
  */
 
+import { upstreamUrl } from "@/lib/proxy-target";
 import { apiOrigin } from "@/lib/server-env";
 
 /** Headers that describe one connection, not the message, and so never cross a proxy. */
@@ -84,11 +85,19 @@ function serviceUnavailable(): Response {
   );
 }
 
+function notFound(): Response {
+  return Response.json(
+    { type: "about:blank", title: "Not Found", status: 404, detail: "There is nothing at this address.", code: "NOT_FOUND" },
+    { status: 404, headers: { "content-type": "application/problem+json" } },
+  );
+}
+
 /** Forwards `request` to the same path and query on the API and streams the answer back. */
 export async function proxyToApi(request: Request): Promise<Response> {
   const incoming = new URL(request.url);
   const origin = apiOrigin();
-  const target = new URL(incoming.pathname + incoming.search, origin);
+  const target = upstreamUrl(origin, incoming);
+  if (!target) return notFound();
   const hasBody = request.method !== "GET" && request.method !== "HEAD" && request.body !== null;
 
   let upstream: Response;

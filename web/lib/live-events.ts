@@ -7,15 +7,19 @@
  * clip grid, the render panel); it opens with the first listener and closes a little after the
  * last one leaves, so moving between pages does not reconnect.
  *
+ * The API answers an expired access cookie with 401, which closes the stream for good; the
+ * first such close renews the session and reopens at once instead of waiting.
+ *
  * Events are notifications, not the record: on (re)connecting and on `stream.reset` each
  * listener reloads its state over REST with its `refresh`, so nothing missed stays missing.
  */
 
 import { useEffect, useRef, useState } from "react";
 
+import { refreshSession } from "@/lib/api/client";
 import type { LiveEvent } from "@/lib/api/types";
 
-const EVENT_NAMES: LiveEvent["type"][] = ["clip.status", "clip.progress", "render.status", "render.progress", "credits.changed", "stream.reset"];
+const EVENT_NAMES: LiveEvent["type"][] = ["clip.status", "clip.progress", "render.status", "render.progress", "credits.changed", "music.status", "stream.reset"];
 
 /** How often `refresh` runs while the stream is down and the listener is `active`. */
 const POLL_INTERVAL_MS = 2_500;
@@ -47,12 +51,16 @@ class LiveStream {
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
   private reopenTimer: ReturnType<typeof setTimeout> | undefined;
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether a refresh was already tried since the stream last opened (one per outage). */
+  private refreshTried = false;
+  /** A refresh after a close is running; the stream reopens when it settles. */
+  private renewing = false;
 
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     clearTimeout(this.lingerTimer);
     listener.onMode(this.mode);
-    if (!this.source && !this.reopenTimer) this.open();
+    if (!this.source && !this.reopenTimer && !this.renewing) this.open();
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) this.lingerTimer = setTimeout(() => this.close(), LINGER_MS);
@@ -79,6 +87,7 @@ class LiveStream {
     }, CONNECT_GRACE_MS);
     source.onopen = () => {
       clearTimeout(this.graceTimer);
+      this.refreshTried = false;
       this.setMode("live");
       for (const listener of this.listeners) listener.onOpen();
     };
@@ -87,7 +96,7 @@ class LiveStream {
       if (source.readyState === EventSource.CLOSED) {
         source.close();
         if (this.source === source) this.source = null;
-        if (this.listeners.size > 0) this.reopenTimer = setTimeout(this.open, REOPEN_DELAY_MS);
+        if (this.listeners.size > 0) this.reopenAfterClose();
       }
     };
     const dispatch = (message: MessageEvent<string>) => {
@@ -104,6 +113,30 @@ class LiveStream {
     };
     for (const name of EVENT_NAMES) source.addEventListener(name, dispatch as EventListener);
   };
+
+  /**
+   * EventSource doesn't say why the API closed the stream, so the first close since it last
+   * opened tries a session refresh: when that renews the cookies (the access cookie had
+   * expired) the stream reopens at once, otherwise after the usual delay.
+   */
+  private reopenAfterClose() {
+    const later = () => {
+      if (this.listeners.size > 0 && !this.source && !this.reopenTimer) this.reopenTimer = setTimeout(this.open, REOPEN_DELAY_MS);
+    };
+    if (this.refreshTried) {
+      later();
+      return;
+    }
+    this.refreshTried = true;
+    this.renewing = true;
+    void refreshSession()
+      .catch(() => false)
+      .then((renewed) => {
+        this.renewing = false;
+        if (renewed && this.listeners.size > 0 && !this.source && !this.reopenTimer) this.open();
+        else later();
+      });
+  }
 
   private close() {
     clearTimeout(this.graceTimer);

@@ -97,6 +97,7 @@ async def web_stack() -> AsyncIterator[WebStack]:
                 "PUBLIC_URL": web_url,
                 # Every test is the same visitor address; the per-visitor limit still applies.
                 "FREE_TRY_PER_IP": "200",
+                "RATE_LIMIT_START_FREE_TRY_PER_HOUR": "200",
                 "SIGNUP_LIMIT_PER_HOUR": "200",
                 "LOGIN_LIMIT_PER_15MIN": "200",
                 "SSE_HEARTBEAT_SECONDS": "5",

@@ -6,11 +6,11 @@ import { SiteHeader } from "@/components/site-header";
 import { CloudOffIcon } from "@/components/ui/icons";
 
 export const metadata: Metadata = { title: "You're offline", robots: { index: false } };
-export const dynamic = "force-static";
 
 /**
  * What the service worker shows for a page it has never seen while there is no connection.
- * Static and precached with the app shell; it carries no account details.
+ * Precached with the app shell (its scripts' nonce matches the policy cached with it); it
+ * carries no account details.
  */
 export default function OfflinePage() {
   return (

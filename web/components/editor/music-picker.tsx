@@ -1,14 +1,15 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
 import { LabelledProgress } from "@/components/ui/progress-bar";
 import { MusicIcon, PauseIcon, PlayIcon, TrashIcon, UploadIcon } from "@/components/ui/icons";
 import { ProblemNotice } from "@/components/ui/problem-notice";
-import { api, request, withUploadProgress } from "@/lib/api/client";
+import { api, multipart, request, withUploadProgress } from "@/lib/api/client";
 import { describeProblem, type ProblemMessage } from "@/lib/api/problems";
-import type { ProjectMusic, Track } from "@/lib/api/types";
+import type { MusicUpload, ProjectMusic, Track } from "@/lib/api/types";
 import { formatDuration } from "@/lib/format";
+import { useLiveEvents } from "@/lib/live-events";
 
 const MAX_TRACK_BYTES = 20 * 1024 * 1024;
 
@@ -23,6 +24,8 @@ interface MusicPickerProps {
 /**
  * The soundtrack: the built-in library and the person's own tracks, each with a preview;
  * upload a track; volume, where in the song to start, and whether cuts follow the beat.
+ * An upload is `processing` until the worker has prepared it (it can't be chosen yet); the
+ * list reloads on its `music.status` event, and is polled while one is processing.
  */
 export function MusicPicker({ tracks, music, onTracksChange, onChange }: MusicPickerProps) {
   const audio = useRef<HTMLAudioElement | null>(null);
@@ -30,6 +33,23 @@ export function MusicPicker({ tracks, music, onTracksChange, onChange }: MusicPi
   const [upload, setUpload] = useState<{ name: string; fraction: number } | null>(null);
   const [problem, setProblem] = useState<ProblemMessage | null>(null);
   const selected = tracks?.find((track) => track.id === music.trackId) ?? null;
+  const processing = tracks?.some((track) => track.status === "processing") ?? false;
+
+  const reload = useCallback(async () => {
+    try {
+      onTracksChange((await request(() => api.GET("/api/music"))).tracks);
+    } catch {
+      // The list on screen stays; the next event or poll tries again.
+    }
+  }, [onTracksChange]);
+
+  useLiveEvents({
+    onEvent: (event) => {
+      if (event.type === "music.status") void reload();
+    },
+    refresh: reload,
+    active: processing,
+  });
 
   useEffect(() => () => audio.current?.pause(), []);
 
@@ -44,6 +64,7 @@ export function MusicPicker({ tracks, music, onTracksChange, onChange }: MusicPi
       setPlaying(null);
       return;
     }
+    if (!track.previewUrl) return;
     player.src = track.previewUrl;
     player.currentTime = 0;
     void player.play().then(
@@ -59,13 +80,11 @@ export function MusicPicker({ tracks, music, onTracksChange, onChange }: MusicPi
       return;
     }
     setUpload({ name: file.name, fraction: 0 });
-    const form = new FormData();
-    form.append("track", file, file.name);
-    form.append("title", file.name.replace(/\.[^.]+$/, ""));
+    const body = multipart<MusicUpload>({ track: file, title: file.name.replace(/\.[^.]+$/, "") });
     try {
-      const track = await request(() => api.POST("/api/music", { fetch: withUploadProgress((fraction) => setUpload({ name: file.name, fraction }), form) }));
+      const track = await request(() => api.POST("/api/music", { body, fetch: withUploadProgress((fraction) => setUpload({ name: file.name, fraction }), body) }));
       onTracksChange([...(tracks ?? []), track]);
-      onChange({ ...music, trackId: track.id, startOffset: 0 });
+      if (track.status === "ready") onChange({ ...music, trackId: track.id, startOffset: 0 });
     } catch (error) {
       setProblem(describeProblem(error));
     } finally {
@@ -112,10 +131,12 @@ export function MusicPicker({ tracks, music, onTracksChange, onChange }: MusicPi
             key={track.id}
             id={track.id}
             name={track.title}
-            detail={formatDuration(track.durationSeconds)}
+            detail={track.status === "processing" ? "Preparing…" : track.status === "failed" ? (track.failure ?? "This track couldn't be prepared.") : formatDuration(track.durationSeconds)}
+            problem={track.status === "failed"}
+            disabled={track.status !== "ready"}
             checked={music.trackId === track.id}
             playing={playing === track.id}
-            onPreview={() => togglePreview(track)}
+            onPreview={track.previewUrl ? () => togglePreview(track) : undefined}
             onSelect={() => onChange({ ...music, trackId: track.id, startOffset: 0 })}
             onDelete={() => void deleteTrack(track)}
           />
@@ -185,13 +206,17 @@ interface TrackOptionProps {
   detail: string;
   description?: string;
   checked: boolean;
+  /** Not ready to be chosen (being prepared, or failed). */
+  disabled?: boolean;
+  /** The detail is a failure message. */
+  problem?: boolean;
   playing?: boolean;
   onSelect: () => void;
   onPreview?: () => void;
   onDelete?: () => void;
 }
 
-function TrackOption({ id, name, detail, description, checked, playing, onSelect, onPreview, onDelete }: TrackOptionProps) {
+function TrackOption({ id, name, detail, description, checked, disabled, problem, playing, onSelect, onPreview, onDelete }: TrackOptionProps) {
   return (
     <div className={`flex items-center gap-2 rounded-2xl border p-1.5 pr-2 transition-colors ${checked ? "border-ember bg-ember-soft/40" : "border-line/70 bg-paper"}`}>
       {onPreview ? (
@@ -203,14 +228,14 @@ function TrackOption({ id, name, detail, description, checked, playing, onSelect
           <MusicIcon />
         </span>
       )}
-      <label className="flex min-h-11 min-w-0 flex-1 cursor-pointer items-center gap-3">
+      <label className={`flex min-h-11 min-w-0 flex-1 items-center gap-3 ${disabled ? "cursor-not-allowed" : "cursor-pointer"}`}>
         <span className="flex min-w-0 flex-1 flex-col">
-          <span className="truncate text-sm font-semibold text-ink">{name}</span>
-          <span className="truncate text-xs text-muted" title={description}>
+          <span className={`truncate text-sm font-semibold ${disabled ? "text-muted" : "text-ink"}`}>{name}</span>
+          <span className={problem ? "text-xs font-medium text-ember-deep" : "truncate text-xs text-muted"} title={description}>
             {detail}
           </span>
         </span>
-        <input type="radio" name="music-track" value={id} checked={checked} onChange={onSelect} className="size-5 shrink-0 accent-ember" />
+        <input type="radio" name="music-track" value={id} checked={checked} disabled={disabled} onChange={onSelect} className="size-5 shrink-0 accent-ember" />
       </label>
       {onDelete && (
         <button type="button" onClick={onDelete} aria-label={`Delete ${name}`} className="flex size-11 shrink-0 items-center justify-center rounded-xl text-muted hover:bg-sand hover:text-ember-deep">

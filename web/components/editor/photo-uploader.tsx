@@ -4,9 +4,9 @@ import { useEffect, useRef, useState, type DragEvent } from "react";
 
 import { ProgressBar } from "@/components/ui/progress-bar";
 import { CheckIcon, CloseIcon, UploadIcon } from "@/components/ui/icons";
-import { api, request, withUploadProgress } from "@/lib/api/client";
+import { api, multipart, request, withUploadProgress } from "@/lib/api/client";
 import { describeProblem } from "@/lib/api/problems";
-import type { ClipView } from "@/lib/api/types";
+import type { ClipView, ProjectPhotosUpload } from "@/lib/api/types";
 import { preparePhoto } from "@/lib/photo-resize";
 
 const MAX_PHOTO_BYTES = 25 * 1024 * 1024;
@@ -80,12 +80,12 @@ export function PhotoUploader({ projectId, capacity, onClipAdded }: PhotoUploade
         return;
       }
       update(item.key, { state: "uploading", fraction: 0 });
-      const form = new FormData();
-      form.append("photos", prepared.file, prepared.file.name);
+      const body = multipart<ProjectPhotosUpload>({ photos: [prepared.file] });
       const result = await request(() =>
         api.POST("/api/projects/{project_id}/photos", {
           params: { path: { project_id: callbacks.current.projectId } },
-          fetch: withUploadProgress((fraction) => update(item.key, { fraction }), form),
+          body,
+          fetch: withUploadProgress((fraction) => update(item.key, { fraction }), body),
         }),
       );
       const outcome = result.outcomes[0];

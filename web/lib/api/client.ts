@@ -4,8 +4,9 @@
  * `api` is openapi-fetch over the generated schema, so every path, parameter and body is
  * checked against the API at build time. Unsafe methods carry the CSRF token (double submit:
  * the `echoes_csrf` cookie's value in the `x-csrf-token` header). `request()` unwraps an answer
- * into its data or an {@link ApiError}, and retries once with a fresh token when the API says
- * the CSRF check failed. `withUploadProgress()` swaps fetch for XMLHttpRequest on one call,
+ * into its data or an {@link ApiError}, retries once with a fresh token when the API says
+ * the CSRF check failed, and renews the session (one shared `POST /api/auth/refresh`) and
+ * retries once when the access cookie expired. `withUploadProgress()` swaps fetch for XMLHttpRequest on one call,
  * because fetch reports no upload progress in browsers.
  */
 
@@ -13,6 +14,7 @@ import createClient, { type Middleware } from "openapi-fetch";
 
 import { unwrap, type FetchResult } from "./call";
 import { ApiError } from "./problems";
+import { retryAfterRefresh, sharedRefresh } from "./refresh";
 import type { paths } from "./schema";
 
 const CSRF_COOKIE = "echoes_csrf";
@@ -62,11 +64,8 @@ export const api = createClient<paths>({
 });
 api.use(csrfMiddleware);
 
-/**
- * Runs `call` (a function making one `api` request) and returns its data, or throws an
- * {@link ApiError}. A CSRF failure (the token cookie expired or was cleared) is retried once.
- */
-export async function request<Data>(call: () => Promise<FetchResult<Data>>): Promise<Data> {
+/** Runs `call`, retrying it once with a fresh CSRF token when the API refused the token. */
+async function withCsrfRetry<Data>(call: () => Promise<FetchResult<Data>>): Promise<Data> {
   try {
     return await unwrap(call());
   } catch (error) {
@@ -75,6 +74,30 @@ export async function request<Data>(call: () => Promise<FetchResult<Data>>): Pro
     document.cookie = `${CSRF_COOKIE}=; Max-Age=0; Path=/`;
     return unwrap(call());
   }
+}
+
+/**
+ * Renews the session cookies: true when the API set new ones, false when the session is over
+ * (401). Concurrent callers share one request. Other failures are thrown.
+ */
+export const refreshSession: () => Promise<boolean> = sharedRefresh(async () => {
+  try {
+    await withCsrfRetry(() => api.POST("/api/auth/refresh"));
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return false;
+    throw error;
+  }
+});
+
+/**
+ * Runs `call` (a function making one `api` request) and returns its data, or throws an
+ * {@link ApiError}. A CSRF failure (the token cookie expired or was cleared) is retried once;
+ * an expired access cookie is renewed and the call retried once, and when the session can't
+ * be renewed the original 401 is thrown.
+ */
+export function request<Data>(call: () => Promise<FetchResult<Data>>): Promise<Data> {
+  return retryAfterRefresh(() => withCsrfRetry(call), refreshSession);
 }
 
 function parseResponseHeaders(raw: string): Headers {
@@ -90,12 +113,12 @@ function parseResponseHeaders(raw: string): Headers {
  * A fetch for openapi-fetch's per-request `fetch` option that sends with XMLHttpRequest and
  * reports upload progress (0..1) as the body goes out.
  *
- * `form` is sent as the body when given: for operations whose multipart body the schema does
- * not describe (the API reads the form itself), so openapi-fetch has no body to pass on.
+ * Pass the call's {@link multipart} body as `form` too: XMLHttpRequest then sends that form
+ * itself (the browser streams the files) instead of a copy read back from the request.
  */
-export function withUploadProgress(onProgress: (fraction: number) => void, form?: FormData): (request: Request) => Promise<Response> {
+export function withUploadProgress(onProgress: (fraction: number) => void, form?: object): (request: Request) => Promise<Response> {
   return async (request: Request) => {
-    const body = form ?? (request.method === "GET" || request.method === "HEAD" ? null : await request.blob());
+    const body = form instanceof FormData ? form : request.method === "GET" || request.method === "HEAD" ? null : await request.blob();
     return new Promise<Response>((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open(request.method, request.url);

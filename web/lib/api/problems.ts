@@ -9,21 +9,14 @@
  * Shared by server and browser code.
  */
 
-/** An RFC 9457 problem details body, as every API error is sent. */
-export interface ProblemDetails {
-  type?: string;
-  title: string;
-  status: number;
-  detail?: string;
-  code?: string;
-  /** The form field the problem is about (sign-up and log-in forms). */
-  field?: string;
-  /** Seconds to wait before trying again; sent with 429 RATE_LIMITED. */
-  retryAfter?: number;
-  /** Credits still needed; sent with 402 INSUFFICIENT_CREDITS. */
-  missing?: number;
-  [extension: string]: unknown;
-}
+import type { Problem } from "./types";
+
+/**
+ * A problem as the app holds it: the API's own `Problem` (the schema's error body), or one
+ * this module makes for an answer that carried none (a proxy's HTML page, no network),
+ * which may lack `type`, `code` and `detail`.
+ */
+export type ProblemDetails = Partial<Problem> & Pick<Problem, "title" | "status">;
 
 /** A failed API call, carrying the problem details the API (or this module) described it with. */
 export class ApiError extends Error {

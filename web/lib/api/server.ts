@@ -16,6 +16,7 @@ import { apiOrigin } from "@/lib/server-env";
 
 import { unwrap } from "./call";
 import { ApiError } from "./problems";
+import { ACCESS_TOKEN_EXPIRED } from "./refresh";
 import type { paths } from "./schema";
 import type { Me } from "./types";
 
@@ -43,24 +44,39 @@ export async function serverApi() {
 }
 
 /**
- * The signed-in person, or null for a visitor. Cached for the request, so the header and the
- * page share one `GET /api/me`. Other failures (the API is down) are thrown.
+ * Who is asking: a signed-in person, a visitor, or someone whose access cookie expired. The
+ * last can't be renewed here (the refresh cookie is only ever sent to `/api/auth/refresh`,
+ * never to this server), so pages render `<RenewSession />`, which renews it in the browser.
  */
-export const getSession = cache(async (): Promise<Me | null> => {
+export type SessionState = { status: "signed-in"; user: Me } | { status: "expired" | "visitor"; user: null };
+
+/**
+ * The {@link SessionState} of this request. Cached for the request, so the header and the page
+ * share one `GET /api/me`. Other failures (the API is down) are thrown.
+ */
+export const getSessionState = cache(async (): Promise<SessionState> => {
   const api = await serverApi();
   try {
-    return await unwrap(api.GET("/api/me"));
+    return { status: "signed-in", user: await unwrap(api.GET("/api/me")) };
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return null;
+    if (error instanceof ApiError && error.status === 401) return { status: error.code === ACCESS_TOKEN_EXPIRED ? "expired" : "visitor", user: null };
     throw error;
   }
 });
 
-/** Like {@link getSession}, for pages that need an account: visitors go to the log-in page. */
-export async function requireUser(returnTo: string): Promise<Me> {
-  const user = await getSession();
-  if (!user) redirect(`/login?next=${encodeURIComponent(returnTo)}`);
-  return user;
+/** The signed-in person, or null for a visitor and for an expired session (see {@link getSessionState}). */
+export async function getSession(): Promise<Me | null> {
+  return (await getSessionState()).user;
+}
+
+/**
+ * Like {@link getSession}, for pages that need an account: visitors go to the log-in page.
+ * Null means the access cookie expired: render `<RenewSession />` instead of the page.
+ */
+export async function requireUser(returnTo: string): Promise<Me | null> {
+  const session = await getSessionState();
+  if (session.status === "visitor") redirect(`/login?next=${encodeURIComponent(returnTo)}`);
+  return session.user;
 }
 
 export { unwrap };

@@ -13,6 +13,10 @@ export type Me = Schemas["Me"];
 export type SignupResult = Schemas["SignupResult"];
 export type FreeTryClip = Schemas["FreeTryClip"];
 export type FreeTryUpload = Schemas["FreeTryUpload"];
+export type ProjectPhotosUpload = Schemas["ProjectPhotosUpload"];
+export type MusicUpload = Schemas["MusicUpload"];
+/** RFC 9457 problem details, the body of every API error. */
+export type Problem = Schemas["Problem"];
 export type ClipStatus = Schemas["ClipStatus"];
 export type ClipView = Schemas["ClipView"];
 export type ProjectView = Schemas["ProjectView"];
@@ -28,6 +32,7 @@ export type CreditEntry = Schemas["CreditEntry"];
 export type CreditKind = Schemas["CreditKind"];
 
 export type Track = Schemas["TrackView"];
+export type TrackStatus = Schemas["TrackStatus"];
 export type Render = Schemas["RenderView"];
 export type RenderStatus = Render["status"];
 export type PublicVideo = Schemas["PublicVideo"];
@@ -38,6 +43,7 @@ export type ClipProgressEvent = Schemas["ClipProgressEvent"];
 export type RenderStatusEvent = Schemas["RenderStatusEvent"];
 export type RenderProgressEvent = Schemas["RenderProgressEvent"];
 export type CreditsChangedEvent = Schemas["CreditsChangedEvent"];
+export type MusicTrackStatusEvent = Schemas["MusicTrackStatusEvent"];
 export type StreamResetEvent = Schemas["StreamResetEvent"];
 
 /** Every message `GET /api/events` sends, told apart by `type` (also the SSE event name). */
@@ -47,4 +53,6 @@ export type LiveEvent =
   | RenderStatusEvent
   | RenderProgressEvent
   | CreditsChangedEvent
+  | MusicTrackStatusEvent
   | StreamResetEvent;
+export type SignedInSession = Schemas["SignedInSession"];

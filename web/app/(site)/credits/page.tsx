@@ -18,7 +18,7 @@ export default async function CreditsPage({ searchParams }: { searchParams: Prom
       <div className="flex flex-col gap-8 pb-12 pt-2 sm:pt-6">
         <div>
           <h1 className="font-display text-4xl text-ink sm:text-5xl">Simple credits</h1>
-          <p className="mt-2 max-w-xl text-lg leading-relaxed text-muted">One credit makes one clip, and putting your clips together into a video is free. No subscription. Every new account starts with one credit.</p>
+          <p className="mt-2 max-w-xl text-lg leading-relaxed text-muted">One credit makes one clip, and putting your clips together into a video is free. No subscription. Every new account gets one credit once its e-mail address is confirmed.</p>
         </div>
         <ul className="grid gap-4 sm:grid-cols-3">
           {packList.packs.map((pack) => (

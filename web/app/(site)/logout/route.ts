@@ -2,7 +2,8 @@
  * Log out without JavaScript: the account menu's form posts here. The API wants its CSRF
  * header on the logout call; this handler sends the browser's own token cookie as that header
  * after checking the post came from this site (Origin or Sec-Fetch-Site), which is the
- * protection the header stands for.
+ * protection the header stands for. Both session cookies are cleared here too (the API's own
+ * Set-Cookie is forwarded as well), so logging out works even when the API can't be reached.
  */
 
 import { forwardedHeaders } from "@/lib/api/server";
@@ -43,5 +44,7 @@ export async function POST(request: Request): Promise<Response> {
     }
   }
   headers.append("set-cookie", "echoes_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+  // The refresh cookie is scoped to its path; clearing it needs the same path.
+  headers.append("set-cookie", "echoes_refresh=; Path=/api/auth/refresh; Max-Age=0; HttpOnly; SameSite=Lax");
   return new Response(null, { status: 303, headers });
 }

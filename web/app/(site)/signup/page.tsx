@@ -11,7 +11,7 @@ import { safeNextPath } from "@/lib/safe-next";
 
 export const metadata: Metadata = { title: "Create your account" };
 
-const PERKS = ["Keep and download your free clip", "1 free credit to start your first project", "Your photos stay private unless you share"];
+const PERKS = ["Keep and download your free clip", "1 free credit once you confirm your e-mail address", "Your photos stay private unless you share"];
 
 export default async function SignupPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;

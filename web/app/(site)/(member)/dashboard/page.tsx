@@ -4,6 +4,7 @@ import { FreeClipCard } from "@/components/free-clip-card";
 import { InstallCard } from "@/components/install-card";
 import { NewProjectForm } from "@/components/new-project-form";
 import { ProjectCard } from "@/components/project-card";
+import { RenewSession } from "@/components/renew-session";
 import { ButtonLink } from "@/components/ui/button";
 import { PhotoIcon } from "@/components/ui/icons";
 import { requireUser, serverApi, unwrap } from "@/lib/api/server";
@@ -13,6 +14,7 @@ export const metadata: Metadata = { title: "My projects" };
 
 export default async function DashboardPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const user = await requireUser("/dashboard");
+  if (!user) return <RenewSession />;
   const { claimed } = await searchParams;
   const api = await serverApi();
   const { items: projects } = await unwrap(api.GET("/api/projects"));

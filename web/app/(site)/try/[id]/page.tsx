@@ -59,7 +59,7 @@ export default async function FreeTryStatusPage({ params }: { params: Promise<{ 
             aria-label="Your free clip"
             className="mx-auto h-auto max-h-[65vh] w-full rounded-2xl bg-ink object-contain shadow-soft"
           />
-          <p className="text-base leading-relaxed text-muted">Create a free account to download it or share it. You&apos;ll also get a credit to start your first project.</p>
+          <p className="text-base leading-relaxed text-muted">Create a free account to download it or share it. Once you confirm your e-mail address, you&apos;ll also get a credit to start your first project.</p>
           <div className="flex flex-col gap-3 sm:flex-row">
             <ButtonLink href="/signup?next=%2Fdashboard" block>
               Sign up to download

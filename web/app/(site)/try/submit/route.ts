@@ -37,6 +37,11 @@ export async function POST(request: Request): Promise<Response> {
   }
   const headers = forwardedHeaders(request.headers);
   headers.set("content-type", contentType);
+  // The API refuses a post that another site's page sent; it can only tell from these.
+  for (const name of ["origin", "sec-fetch-site"]) {
+    const value = request.headers.get(name);
+    if (value) headers.set(name, value);
+  }
 
   let upstream: Response;
   try {

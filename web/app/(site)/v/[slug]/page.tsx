@@ -3,7 +3,7 @@ import { notFound } from "next/navigation";
 
 import { ButtonLink } from "@/components/ui/button";
 import { getPublicVideo } from "@/lib/public-video";
-import { requestOrigin } from "@/lib/server-origin";
+import { publicOrigin } from "@/lib/server-env";
 import { formatDuration } from "@/lib/format";
 
 type Props = { params: Promise<{ slug: string }> };
@@ -12,15 +12,15 @@ const DESCRIPTION = "Old photos, brought to life with Echoes.";
 
 /**
  * Link previews (Open Graph, Twitter cards). Image and video point at this page's own stable
- * addresses (`/v/{slug}/poster`, `/v/{slug}/video`), because the signed media URLs expire.
+ * addresses (`/v/{slug}/poster`, `/v/{slug}/video`), because the signed media URLs expire,
+ * on the site's configured `PUBLIC_URL` (never the Host header a request brought).
  * Shared videos are unlisted: previews yes, search engines no.
  */
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
   const { slug } = await params;
   const video = await getPublicVideo(slug);
   if (!video) return { title: "Video not found", robots: { index: false } };
-  const origin = await requestOrigin();
-  const page = `${origin}/v/${encodeURIComponent(slug)}`;
+  const page = `${publicOrigin()}/v/${encodeURIComponent(slug)}`;
   const image = { url: `${page}/poster`, width: video.width, height: video.height, alt: video.title };
   return {
     title: video.title,

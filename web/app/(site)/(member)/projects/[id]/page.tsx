@@ -3,6 +3,7 @@ import { notFound } from "next/navigation";
 import { cache } from "react";
 
 import { ProjectEditor } from "@/components/editor/project-editor";
+import { RenewSession } from "@/components/renew-session";
 import { ApiError } from "@/lib/api/problems";
 import { requireUser, serverApi, unwrap } from "@/lib/api/server";
 import type { ProjectView } from "@/lib/api/types";
@@ -28,6 +29,7 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 export default async function ProjectPage({ params }: Props) {
   const { id } = await params;
   const user = await requireUser(`/projects/${id}`);
+  if (!user) return <RenewSession />;
   const project = await getProject(id);
   if (!project) notFound();
   const api = await serverApi();
