@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 import msgspec
 from litestar import Controller, Response, get
@@ -95,7 +96,7 @@ class HealthController(Controller):
         In production the components are shown to administrators only; others get ``status``.
         """
         database = await _timed(lambda: db_session.execute(text("SELECT 1")))
-        redis_health = await _timed(redis.ping)
+        redis_health = await _timed(lambda: cast("Awaitable[bool]", redis.ping()))
         worker = await _worker_health(queues) if redis_health.ok else WorkerHealth(
             ok=False, workers={}, queued={}, active={}, error="redis unavailable"
         )

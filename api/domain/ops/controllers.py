@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
+from typing import cast
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -73,7 +75,7 @@ class OpsController(Controller):
             await db_session.execute(text("SELECT 1"))
 
         async def cache() -> None:
-            await redis.ping()
+            await cast("Awaitable[bool]", redis.ping())
 
         async def store() -> None:
             await storage.exists(READINESS_PROBE_KEY)

@@ -262,7 +262,7 @@ def _is_animated_gif(data: bytes) -> bool:
     """Whether a GIF has a second frame; found by skipping frame data, never decoding it."""
     try:
         with Image.open(io.BytesIO(data), formats=["GIF"]) as gif:
-            return gif.is_animated
+            return bool(getattr(gif, "is_animated", False))
     except (Image.DecompressionBombError, *_UNREADABLE):
         return False
 
