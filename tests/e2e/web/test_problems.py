@@ -75,10 +75,11 @@ async def test_the_editor_explains_refused_files_and_missing_credits(
         await expect(refused).to_contain_text("This photo is only 16×16 pixels")
         await expect(page.get_by_test_id("clip-card")).to_have_count(2)
 
-        # Two photos, one credit (the sign-up gift): the way on is buying credits, not a failed request.
+        # Two photos, no credits (the sign-up gift waits for a verified address): the way on is
+        # buying credits, not a failed request.
         bar = page.get_by_test_id("generate-bar")
         await expect(bar).to_contain_text(
-            "2 photos ready to animate. This uses 2 credits; you have 1. You need 1 more."
+            "2 photos ready to animate. This uses 2 credits; you have 0. You need 2 more."
         )
         await expect(bar.get_by_role("link", name="Buy credits")).to_have_attribute(
             "href", "/credits"

@@ -124,7 +124,11 @@ export function withUploadProgress(onProgress: (fraction: number) => void, form?
       xhr.open(request.method, request.url);
       xhr.responseType = "blob";
       xhr.withCredentials = true;
-      request.headers.forEach((value, name) => xhr.setRequestHeader(name, value));
+      // A FormData body gets its own multipart boundary from XMLHttpRequest: the Request's
+      // content-type names the boundary of a different serialisation, so it must not go along.
+      request.headers.forEach((value, name) => {
+        if (!(body instanceof FormData && name.toLowerCase() === "content-type")) xhr.setRequestHeader(name, value);
+      });
       xhr.upload.onprogress = (event) => {
         if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
       };
