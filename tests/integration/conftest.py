@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
+from saq import Worker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from api.app import create_app
@@ -58,16 +60,31 @@ async def db(settings: Settings, clean_db: None) -> AsyncIterator[async_sessionm
 @pytest.fixture
 async def worker(settings: Settings, clean_db: None) -> AsyncIterator[WorkerResources]:
     """A real SAQ worker (all queues) running in this event loop for the test."""
-    resources = await WorkerResources.open(settings)
-    workers = build_workers(resources)
+    async with running_worker(settings) as resources:
+        yield resources
+
+
+@asynccontextmanager
+async def started(workers: list[Worker]) -> AsyncIterator[None]:
+    """Run ``workers`` in this event loop until the block ends, then stop them."""
     tasks = [asyncio.create_task(w.start()) for w in workers]
     try:
-        yield resources
+        yield
     finally:
         await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[WorkerResources]:
+    """Every queue's worker for ``settings``, running in this event loop for the block."""
+    resources = await WorkerResources.open(settings)
+    try:
+        async with started(build_workers(resources)):
+            yield resources
+    finally:
         await resources.close()
 
 

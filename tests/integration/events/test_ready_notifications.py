@@ -11,28 +11,18 @@ from typing import Any
 import pytest
 
 from tests.fakes.push_service import PushServiceFake
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import running_worker, wait_until
 from tests.integration.events.conftest import ApiServer, signed_up
 from tests.integration.events.sse_client import EventStream, open_events
 from tests.integration.helpers import make_admin
 from tests.integration.projects.conftest import photo_files
 from worker.context import WorkerResources
-from worker.main import build_workers
 
 
 @pytest.fixture
 async def server_worker(api_server: ApiServer) -> AsyncIterator[WorkerResources]:
-    resources = await WorkerResources.open(api_server.settings)
-    workers = build_workers(resources)
-    tasks = [asyncio.create_task(w.start()) for w in workers]
-    try:
+    async with running_worker(api_server.settings) as resources:
         yield resources
-    finally:
-        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await resources.close()
 
 
 async def _until(stream: EventStream, name: str, **match: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@ job, and never opened by libav as anything but the one local file they are."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -21,11 +20,10 @@ from api.domain.music.transcode import TranscodeFailed, Transcoder
 from api.events import stream_key, user_owner
 from assembly.ffmpeg import ffmpeg_cmd
 from tests.fakes._threaded_http import FakeHTTPServer, FakeRequest, Reply
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import running_worker, wait_until
 from tests.integration.helpers import sign_up
 from tests.integration.projects.conftest import new_project
 from worker.context import WorkerResources
-from worker.main import build_workers
 
 
 class RecordingServer(FakeHTTPServer):
@@ -70,17 +68,8 @@ def hostile_files(server_url: str) -> dict[str, bytes]:
 
 @asynccontextmanager
 async def _running_worker(settings: Settings) -> AsyncIterator[WorkerResources]:
-    resources = await WorkerResources.open(settings)
-    workers = build_workers(resources)
-    tasks = [asyncio.create_task(w.start()) for w in workers]
-    try:
+    async with running_worker(settings) as resources:
         yield resources
-    finally:
-        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await resources.close()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from assembly.probe import probe
 from tests.conftest import make_settings
 from tests.fakes.runpod_fake import RunpodFake
 from tests.fakes.runway_fake import RunwayFake
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import running_worker, started, wait_until
 from tests.integration.helpers import make_admin, sign_up, sql, verify_email
 from tests.integration.projects.conftest import (
     give_credits,
@@ -105,18 +105,8 @@ def provider_settings(base: Settings, *, runway: RunwayFake | None, runpod: Runp
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[tuple[AsyncTestClient[Any], WorkerResources]]:
-    resources = await WorkerResources.open(settings)
-    workers = build_workers(resources)
-    tasks = [asyncio.create_task(w.start()) for w in workers]
-    try:
-        async with AsyncTestClient(app=create_app(settings)) as client:
-            yield client, resources
-    finally:
-        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await resources.close()
+    async with running_worker(settings) as resources, AsyncTestClient(app=create_app(settings)) as client:
+        yield client, resources
 
 
 async def _project_with_photos(client: AsyncTestClient[Any], database_url: str, names: tuple[str, ...], credits: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -339,15 +329,8 @@ async def test_an_old_generations_job_can_neither_fail_refund_nor_be_resumed_by_
             assert [dict(r) for r in rows] == [{"status": "queued", "generation": 2, "error_message": None}]
             assert runway.count("POST") == 0
 
-            workers = build_workers(resources)
-            tasks = [asyncio.create_task(w.start()) for w in workers]
-            try:
+            async with started(build_workers(resources)):
                 clips = (await wait_clips_settled(client, project["id"]))["clips"]
-            finally:
-                await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
             assert clips[0]["status"] == "succeeded" and clips[0]["generation"] == 2
     finally:
         await resources.close()

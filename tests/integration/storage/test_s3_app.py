@@ -3,7 +3,6 @@ worker reads its input from there, and the browser fetches media from the store,
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,9 @@ from api.config import Settings
 from api.storage import open_storage
 from assembly.probe import probe
 from devstack.services import EmbeddedSeaweedFS
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import running_worker, wait_until
 from tests.integration.storage.conftest import s3_settings
 from tests.paths import PHOTOS
-from worker.context import WorkerResources
-from worker.main import build_workers
 
 
 @pytest.fixture
@@ -29,18 +26,8 @@ async def s3_stack(
     settings: Settings, seaweedfs: EmbeddedSeaweedFS, clean_db: None,
 ) -> AsyncIterator[tuple[Settings, AsyncTestClient[Any]]]:
     configured = s3_settings(settings, seaweedfs)
-    resources = await WorkerResources.open(configured)
-    workers = build_workers(resources)
-    tasks = [asyncio.create_task(w.start()) for w in workers]
-    try:
-        async with AsyncTestClient(app=create_app(configured)) as client:
-            yield configured, client
-    finally:
-        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await resources.close()
+    async with running_worker(configured), AsyncTestClient(app=create_app(configured)) as client:
+        yield configured, client
 
 
 async def test_free_try_on_s3_keeps_media_in_the_bucket_and_serves_it_from_there(

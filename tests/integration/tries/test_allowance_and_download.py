@@ -4,7 +4,6 @@ download link."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -18,11 +17,9 @@ from api.app import create_app
 from api.config import Settings
 from tests.conftest import make_settings
 from tests.fakes.runway_fake import RunwayFake
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import running_worker, wait_until
 from tests.integration.helpers import sign_up, sql
 from tests.paths import PHOTOS
-from worker.context import WorkerResources
-from worker.main import build_workers
 
 
 def _photo(name: str = "coffee.jpg") -> dict[str, Any]:
@@ -52,18 +49,8 @@ def runway(provider_output: Path) -> Iterator[RunwayFake]:
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
-    resources = await WorkerResources.open(settings)
-    workers = build_workers(resources)
-    tasks = [asyncio.create_task(w.start()) for w in workers]
-    try:
-        async with AsyncTestClient(app=create_app(settings)) as client:
-            yield client
-    finally:
-        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await resources.close()
+    async with running_worker(settings), AsyncTestClient(app=create_app(settings)) as client:
+        yield client
 
 
 def _runway_settings(base: Settings, runway: RunwayFake, **env: str) -> Settings:

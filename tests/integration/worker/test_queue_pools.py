@@ -10,6 +10,7 @@ import pytest
 
 from api.config import Settings
 from api.jobs import QueueName
+from tests.integration.conftest import started
 from worker.context import WorkerResources
 from worker.main import build_workers, healthcheck, main, selected_queues
 
@@ -36,17 +37,13 @@ async def test_a_clips_pool_starts_only_the_clips_worker_and_reports_healthy(
     resources = await WorkerResources.open(clips_only)
     workers = build_workers(resources)
     assert [w.queue.name for w in workers] == [f"{alone.queue_prefix}clips"]
-    tasks = [asyncio.create_task(w.start()) for w in workers]
     try:
-        for _ in range(100):
-            if await healthcheck(clips_only):
-                break
-            await asyncio.sleep(0.05)
-        assert await healthcheck(clips_only)
-        assert not await healthcheck(dataclasses.replace(alone, worker_queues=("renders",)))
+        async with started(workers):
+            for _ in range(100):
+                if await healthcheck(clips_only):
+                    break
+                await asyncio.sleep(0.05)
+            assert await healthcheck(clips_only)
+            assert not await healthcheck(dataclasses.replace(alone, worker_queues=("renders",)))
     finally:
-        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         await resources.close()
