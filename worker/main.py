@@ -64,43 +64,33 @@ def build_workers(resources: WorkerResources) -> list[Worker]:
         "before_process": bind_job_context,
         "timers": {"sweep": settings.worker_sweep_seconds, "abort": 1, "schedule": 1},
     }
-    every_worker = [
-        Worker(
-            queues[QueueName.CLIPS],
-            functions=[generate_clip],
-            concurrency=settings.worker_clips_concurrency,
-            after_process=[after_clip_job, record_job],
-            **common,
-        ),
-        Worker(
-            queues[QueueName.RENDERS],
-            functions=[render_project],
-            concurrency=settings.worker_renders_concurrency,
-            after_process=[after_render_job, record_job],
-            **common,
-        ),
-        Worker(
-            queues[QueueName.DEFAULT],
-            functions=[send_push, deliver_push, transcode_music],
-            concurrency=settings.worker_default_concurrency,
-            after_process=record_job,
-            cron_jobs=[
+    options: dict[QueueName, dict[str, Any]] = {
+        QueueName.CLIPS: {
+            "functions": [generate_clip],
+            "concurrency": settings.worker_clips_concurrency,
+            "after_process": [after_clip_job, record_job],
+        },
+        QueueName.RENDERS: {
+            "functions": [render_project],
+            "concurrency": settings.worker_renders_concurrency,
+            "after_process": [after_render_job, record_job],
+        },
+        QueueName.DEFAULT: {
+            "functions": [send_push, deliver_push, transcode_music],
+            "concurrency": settings.worker_default_concurrency,
+            "after_process": record_job,
+            "cron_jobs": [
                 CronJob(sweep_stuck_clips, cron="* * * * *", unique=True, timeout=120, retries=1),
                 CronJob(sweep_stuck_renders, cron="* * * * *", unique=True, timeout=120, retries=1),
                 CronJob(expire_free_tries, cron="17 * * * *", unique=True, timeout=600, retries=1),
                 CronJob(sweep_orphan_media, cron="43 * * * *", unique=True, timeout=1800, retries=1),
             ],
-            **common,
-        ),
+        },
+    }
+    return [
+        Worker(queues[name], id=worker_id(name), **options[name], **common)
+        for name in selected_queues(settings)
     ]
-    chosen = {queue.value for queue in selected_queues(settings)}
-    workers = []
-    for worker in every_worker:
-        name = QueueName(worker.queue.name.removeprefix(queues.prefix))
-        if name.value in chosen:
-            worker.id = worker_id(name)
-            workers.append(worker)
-    return workers
 
 
 async def run(settings: Settings) -> None:
